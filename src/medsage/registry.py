@@ -114,6 +114,7 @@ tasks: Registry[Any] = Registry(
         "notes_mts": "medsage.tasks.notes:NOTES_MTS",
         "notes_primock57": "medsage.tasks.notes:NOTES_PRIMOCK57",
         "mie_zh": "medsage.tasks.notes:MIE_ZH",
+        "agentclinic": "medsage.tasks.agentclinic:TASK",
     },
 )
 pipelines: Registry[Callable[..., Any]] = Registry(
@@ -124,5 +125,6 @@ pipelines: Registry[Callable[..., Any]] = Registry(
         "consult": "medsage.clinic.consult:ConsultPipeline",
         "route": "medsage.clinic.route:RoutePipeline",
         "safety": "medsage.clinic.safe:SafetyPipeline",
+        "note": "medsage.clinic.note:NotePipeline",
     },
 )

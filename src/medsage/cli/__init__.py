@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "deid": "medsage.cli.deid:deid",
     "note": "medsage.cli.note:note",
     "consult": "medsage.cli.consult:consult",
+    "route": "medsage.cli.route:route",
     "serve": "medsage.cli.serve:serve",
     "keys": "medsage.cli.keys:keys",
     "data": "medsage.cli.data:data",

@@ -1,0 +1,98 @@
+"""Speed of the embedded knowledge base over the full MedQuAD corpus.
+
+Builds the KB in a child process (wall time, peak RSS), measures the index size on
+disk, then query latency p50/p95 per mode (in another child, with its peak RSS).
+
+    python benchmarks/kb/speed.py --medquad ../shared/data/knowledge/medquad \
+        --kb benchmarks/out/medquad_kb --dense-chars 256 --queries benchmarks/kb/queries_en.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _child(args: list[str]) -> tuple[dict, float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"child failed: {proc.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall, max(peak, before) / 1024
+
+
+def phase_build(kb: str, medquad: str, dense_chars: int) -> None:
+    from medsage.kb import build
+
+    report = build(Path(kb), [f"medquad:{medquad}"], dense=True, dense_chars=dense_chars,
+                   progress=lambda _s, n, tot: print(f"embed {n}/{tot}", file=sys.stderr, flush=True) if n % 2048 < 32 else None)
+    print(json.dumps(report.to_dict() | {"problems": len(report.problems)}))
+
+
+def phase_query(kb: str, queries: str, n: int) -> None:
+    import numpy as np
+
+    from medsage.kb import KnowledgeBase
+
+    t0 = time.perf_counter()
+    base = KnowledgeBase(kb)
+    base.sparse  # noqa: B018 - load indexes before timing
+    base.dense  # noqa: B018
+    load_s = time.perf_counter() - t0
+    qs = [json.loads(line)["query"] for line in Path(queries).read_text().splitlines()[:n]]
+    base.search("warm up", k=10, mode="hybrid")
+    out: dict = {"load_s": round(load_s, 3), "n_queries": len(qs)}
+    for mode in ("bm25", "dense", "hybrid"):
+        lat = []
+        for q in qs:
+            t = time.perf_counter()
+            base.search(q, k=10, mode=mode)
+            lat.append(time.perf_counter() - t)
+        arr = np.array(lat) * 1000
+        out[mode] = {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2),
+                     "mean_ms": round(float(arr.mean()), 2)}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--phase", default="all")
+    ap.add_argument("--medquad", default="../shared/data/knowledge/medquad")
+    ap.add_argument("--kb", default="benchmarks/out/medquad_kb")
+    ap.add_argument("--dense-chars", type=int, default=256)
+    ap.add_argument("--queries", default="benchmarks/kb/queries_en.jsonl")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--out", default="benchmarks/kb/results_speed.json")
+    a = ap.parse_args()
+    if a.phase == "build":
+        return phase_build(a.kb, a.medquad, a.dense_chars)
+    if a.phase == "query":
+        return phase_query(a.kb, a.queries, a.n)
+    result: dict = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
+                    "loadavg_start": os.getloadavg(), "dense_chars": a.dense_chars}
+    if not a.skip_build:
+        rep, wall, peak = _child(["--phase", "build", "--kb", a.kb, "--medquad", a.medquad, "--dense-chars", str(a.dense_chars)])
+        result["build"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(peak, 1), **rep}
+    gen = json.loads((Path(a.kb) / "manifest.json").read_text())
+    result["index_bytes"] = sum(gen["files"].values())
+    result["index_files_bytes"] = {k: v for k, v in gen["files"].items() if v > 100_000}
+    q, wall, peak = _child(["--phase", "query", "--kb", a.kb, "--queries", a.queries, "--n", str(a.n)])
+    result["query"] = {**q, "peak_rss_mb": round(peak, 1)}
+    result["loadavg_end"] = os.getloadavg()
+    Path(a.out).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

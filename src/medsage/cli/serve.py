@@ -1,0 +1,80 @@
+"""``medsage serve``: run the OpenAI-compatible API and the clinician workspace."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+log = logging.getLogger("medsage.serve")
+
+
+@click.command("serve")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML config file (default: $MEDSAGE_CONFIG).")
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--model", "default_model", default=None,
+              help="Default base model spec, e.g. local/smollm2 or mock/echo.")
+@click.option("--database", default=None, help="sqlite:///path or postgresql://… for keys + audit.")
+@click.option("--kb", "kb_path", default=None, help="Knowledge-base path.")
+@click.option("--no-auth", is_flag=True, help="Do not require API keys (single-user local use).")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes (each is an independent replica sharing the database).")
+def serve(config_path: str | None, host: str | None, port: int | None, default_model: str | None,
+          database: str | None, kb_path: str | None, no_auth: bool, workers: int) -> None:
+    """Serve medsage over an OpenAI-compatible API with a web workspace at /ui/.
+
+    Binds to 127.0.0.1 unless --host says otherwise. Outputs are decision
+    support for clinicians, not diagnoses.
+    """
+    from medsage.server import require_serve_extra
+    from medsage.server.config import load_config
+
+    require_serve_extra()
+    config = load_config(config_path, host=host, port=port, default_model=default_model,
+                         database=database, kb_path=kb_path, auth=False if no_auth else None)
+    if default_model and default_model not in config.base_models:
+        config = config.with_overrides(base_models=(default_model, *config.base_models))
+    import uvicorn
+
+    from medsage.server.store import Store
+
+    store = Store(config.database_url)
+    has_keys = store.count_keys() > 0
+    store.close()
+    if config.auth and not has_keys:
+        click.echo("medsage: no API keys yet — create one with: medsage keys create --name NAME"
+                   f" --database {config.database_url}", err=True)
+    if config.host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"medsage: listening on {config.host} — reachable from other machines", err=True)
+    click.echo(f"medsage: serving on http://{config.host}:{config.port}/ui/  "
+               f"(API /v1, docs /docs, audit {config.database_url.split('@')[-1]})", err=True)
+    if workers > 1:
+        import os
+
+        # each worker rebuilds the app from the same environment
+        os.environ.update(_env_for(config))
+        if config_path:
+            os.environ["MEDSAGE_CONFIG"] = config_path
+        uvicorn.run("medsage.server.app_env:app", host=config.host, port=config.port,
+                    workers=workers, log_level="warning", factory=False)
+        return
+    from medsage.server import create_app
+
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning",
+                timeout_graceful_shutdown=10)
+
+
+def _env_for(config: object) -> dict[str, str]:
+    from medsage.server.config import ENV_KEYS
+
+    out: dict[str, str] = {}
+    for name, key in ENV_KEYS.items():
+        value = getattr(config, key)
+        if key == "database":
+            value = config.database_url
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        out[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out

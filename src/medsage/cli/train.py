@@ -1,0 +1,73 @@
+"""``medsage train``: LoRA SFT, DPO and adapter export (needs the ``[train]`` extra)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+def _options(f: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="JSON or TOML config."),
+        click.option("--base-model", help="Local HF model dir, a .gguf file, or 'smollm2' (embedded)."),
+        click.option("--data", help="Records JSONL (sft) or preference pairs JSONL (dpo)."),
+        click.option("--out-dir", help="Output directory (checkpoints, adapter, loss curve)."),
+        click.option("--lora-r", type=int), click.option("--lora-alpha", type=int),
+        click.option("--qlora/--no-qlora", default=None, help="4-bit base (CUDA only)."),
+        click.option("--epochs", type=float), click.option("--max-steps", type=int),
+        click.option("--learning-rate", "--lr", "learning_rate", type=float),
+        click.option("--batch-size", type=int), click.option("--grad-accum", type=int),
+        click.option("--max-length", type=int), click.option("--seed", type=int),
+        click.option("--save-steps", type=int), click.option("--logging-steps", type=int),
+        click.option("--threads", type=int, help="torch CPU threads (default 2)."),
+        click.option("--resume", is_flag=True, default=None, help="Resume from the last checkpoint."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@click.group()
+def train() -> None:
+    """Fine-tune an open model on curated medical data (LoRA SFT, then DPO)."""
+
+
+@train.command()
+@_options
+def sft(config_path: str | None, **flags: Any) -> None:
+    """Supervised LoRA fine-tuning on chat-format records."""
+    from medsage.train.config import load_config
+    from medsage.train.trainer import run_sft
+
+    summary = run_sft(load_config(config_path, flags))
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+
+
+@train.command()
+@_options
+@click.option("--init-adapter", type=click.Path(file_okay=False), help="Start from this SFT adapter.")
+@click.option("--beta", type=float, help="DPO beta (default 0.1).")
+def dpo(config_path: str | None, **flags: Any) -> None:
+    """Direct preference optimisation on chosen/rejected pairs."""
+    from medsage.train.config import load_config
+    from medsage.train.trainer import run_dpo
+
+    summary = run_dpo(load_config(config_path, flags))
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+
+
+@train.command()
+@click.option("--adapter", required=True, type=click.Path(file_okay=False))
+@click.option("--base-model", required=True, help="The base the adapter was trained on.")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False))
+@click.option("--merge", is_flag=True, help="Fold the adapter into the base (safetensors).")
+@click.option("--gguf", is_flag=True, help="Also convert the merged model to GGUF (needs llama.cpp).")
+def export(adapter: str, base_model: str, out: str, merge: bool, gguf: bool) -> None:
+    """Check an adapter against its base and export it (adapter, merged, GGUF)."""
+    from medsage.train.adapter import export_adapter
+
+    for p in export_adapter(adapter, base_model, out, merge=merge, gguf=gguf):
+        click.echo(p)

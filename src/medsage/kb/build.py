@@ -1,0 +1,183 @@
+"""Build, extend and shrink a knowledge base on disk.
+
+Every operation writes a complete new generation (chunks, BM25 index, embeddings)
+and publishes it through the manifest (see :mod:`medsage.kb.store`). Embeddings of
+chunks that did not change are reused, so ``add`` and ``remove`` only embed new text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from medsage.errors import DataError
+from medsage.kb import store
+from medsage.kb.adapters import read_source
+from medsage.kb.chunking import chunk_document
+from medsage.kb.types import BuildReport, Chunk
+
+DENSE_CHARS = 400
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+def dense_text(chunk: Chunk, dense_chars: int) -> str:
+    """The text embedded for ``chunk``: title, section and body, cut to ``dense_chars``."""
+    return chunk.index_text[:dense_chars]
+
+
+def ingest(sources: Iterable[str], report: BuildReport, max_chars: dict[str, int] | None = None) -> list[Chunk]:
+    """Read and chunk all ``sources`` (``kind:path``); skipped inputs go to ``report.problems``."""
+    chunks: list[Chunk] = []
+    seen: dict[str, str] = {}
+    for spec in sources:
+        for doc in read_source(spec, report.problems):
+            if doc.doc_id in seen:
+                report.problems.append(f"{spec}: duplicate document id {doc.doc_id} (also in {seen[doc.doc_id]}), later copy skipped")
+                continue
+            seen[doc.doc_id] = spec
+            doc_chunks = chunk_document(doc, max_chars)
+            if not doc_chunks:
+                report.problems.append(f"{doc.url or doc.doc_id}: empty document, skipped")
+                continue
+            report.documents += 1
+            chunks.extend(doc_chunks)
+    return chunks
+
+
+def _existing(kb_dir: Path) -> tuple[dict, list[Chunk], np.ndarray | None]:
+    manifest = store.read_manifest(kb_dir)
+    gen = kb_dir / manifest["generation"]
+    chunks = store.read_chunks(gen)
+    matrix = None
+    if manifest.get("dense") and (gen / "dense.npy").is_file():
+        matrix = np.load(gen / "dense.npy")
+    return manifest, chunks, matrix
+
+
+def write_kb(
+    kb_dir: Path,
+    chunks: list[Chunk],
+    report: BuildReport,
+    *,
+    dense: bool = True,
+    dense_chars: int = DENSE_CHARS,
+    sources: list[str] | None = None,
+    reuse: tuple[list[Chunk], np.ndarray | None] | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Index ``chunks`` into a new generation under ``kb_dir`` and publish it."""
+    from medsage.kb.sparse import SparseIndex
+
+    gen = store.new_generation(kb_dir)
+    t0 = time.perf_counter()
+    store.write_chunks(gen, chunks)
+    SparseIndex.build([c.index_text for c in chunks]).save(gen / "bm25")
+    report.seconds["sparse"] = round(time.perf_counter() - t0, 3)
+    info: dict = {"chunks": len(chunks), "documents": len({c.doc_id for c in chunks}),
+                  "sources": sorted(set(sources or [])), "dense": None}
+    if dense:
+        from medsage.kb.dense import DIM, MODEL, DenseIndex, embed_passages
+
+        t1 = time.perf_counter()
+        matrix = np.zeros((len(chunks), DIM), dtype=np.float32)
+        old_vec: dict[str, tuple[Chunk, np.ndarray]] = {}
+        if reuse is not None and reuse[1] is not None:
+            old_vec = {c.chunk_id: (c, reuse[1][i]) for i, c in enumerate(reuse[0])}
+        todo: list[int] = []
+        for i, chunk in enumerate(chunks):
+            prev = old_vec.get(chunk.chunk_id)
+            if prev is not None and prev[0] == chunk:
+                matrix[i] = prev[1]
+            else:
+                todo.append(i)
+        if todo:
+            texts = [dense_text(chunks[i], dense_chars) for i in todo]
+            step = (lambda n: progress("embed", n, len(todo))) if progress else None
+            matrix[todo] = embed_passages(texts, progress=step)
+        report.embedded = len(todo)
+        DenseIndex(matrix).save(gen / "dense.npy")
+        info["dense"] = {"model": MODEL, "dim": DIM, "dense_chars": dense_chars}
+        report.seconds["dense"] = round(time.perf_counter() - t1, 3)
+    report.chunks = len(chunks)
+    return store.commit(kb_dir, gen, info)
+
+
+def build(
+    out_dir: Path,
+    sources: list[str],
+    *,
+    dense: bool = True,
+    dense_chars: int = DENSE_CHARS,
+    max_chars: dict[str, int] | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build a knowledge base at ``out_dir`` from ``sources`` (replacing one already there).
+
+    Raises:
+        DataError: if ``out_dir`` holds other files, or no source yielded any text.
+    """
+    if out_dir.exists() and any(out_dir.iterdir()):
+        ours = (out_dir / store.MANIFEST).exists() or any(out_dir.glob("g[0-9]*"))
+        if not ours:
+            raise DataError(f"{out_dir} is not empty and not a knowledge base; choose another --out")
+    report = BuildReport()
+    t0 = time.perf_counter()
+    chunks = ingest(sources, report, max_chars)
+    report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
+    if not chunks:
+        raise DataError("no documents could be read from " + ", ".join(sources) + _why(report))
+    report.added = len(chunks)
+    write_kb(out_dir, chunks, report, dense=dense, dense_chars=dense_chars, sources=sources, progress=progress)
+    report.seconds["total"] = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def add(kb_dir: Path, sources: list[str], progress: Progress | None = None) -> BuildReport:
+    """Add (or replace, by document id) the documents of ``sources`` in an existing KB."""
+    manifest, old, matrix = _existing(kb_dir)
+    report = BuildReport()
+    t0 = time.perf_counter()
+    new = ingest(sources, report)
+    new_docs = {c.doc_id for c in new}
+    kept = [c for c in old if c.doc_id not in new_docs]
+    report.removed = len(old) - len(kept)
+    report.added = len(new)
+    dense_info = manifest.get("dense") or {}
+    write_kb(kb_dir, kept + new, report, dense=bool(dense_info),
+             dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
+             sources=list(manifest.get("sources", [])) + sources, reuse=(old, matrix), progress=progress)
+    report.seconds["total"] = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def remove(
+    kb_dir: Path, doc_ids: Iterable[str] = (), sources: Iterable[str] = (), prefixes: Iterable[str] = ()
+) -> BuildReport:
+    """Remove documents by id, by source kind, or by document-id prefix.
+
+    Raises:
+        DataError: when nothing matched.
+    """
+    manifest, old, matrix = _existing(kb_dir)
+    ids, kinds, pre = set(doc_ids), set(sources), tuple(prefixes)
+    kept = [c for c in old if not (c.doc_id in ids or c.source in kinds or (pre and c.doc_id.startswith(pre)))]
+    report = BuildReport(removed=len(old) - len(kept))
+    if not report.removed:
+        raise DataError("nothing to remove: no document matched")
+    report.documents = len({c.doc_id for c in kept})
+    dense_info = manifest.get("dense") or {}
+    write_kb(kb_dir, kept, report, dense=bool(dense_info),
+             dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
+             sources=list(manifest.get("sources", [])), reuse=(old, matrix))
+    return report
+
+
+def _why(report: BuildReport) -> str:
+    if not report.problems:
+        return ""
+    return " (" + "; ".join(report.problems[:3]) + (" …" if len(report.problems) > 3 else "") + ")"

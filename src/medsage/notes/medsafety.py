@@ -1,0 +1,58 @@
+"""Run the note's medication statements through :mod:`medsage.safety` when it is installed.
+
+The result always says what happened: ``checked`` (with findings), ``no_medications``,
+``unavailable`` (the safety module is absent — nothing was checked) or ``error``.
+It never reports a pass it did not run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from medsage.notes.lexicon import find_concepts
+from medsage.notes.schema import Note
+from medsage.notes.transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+
+def medication_sentences(note: Note) -> list[str]:
+    """Note sentences that mention a drug (or a dose)."""
+    out = []
+    for s in note.sentences:
+        if any(m.kind == "drug" for m in find_concepts(s.text, note.lang)) or \
+                any(u in s.text.lower() for u in (" mg", "mg ", "毫克", "片")):
+            out.append(s.text)
+    return out
+
+
+def check_note(note: Note, transcript: Transcript) -> dict[str, Any]:
+    """Safety-check the medication content of ``note`` with the conversation as context."""
+    meds = medication_sentences(note)
+    if not meds:
+        return {"status": "no_medications", "findings": []}
+    if importlib.util.find_spec("medsage.safety") is None:
+        return {"status": "unavailable", "findings": [],
+                "message": "medsage.safety is not installed: medications were NOT checked for "
+                           "interactions, doses or allergies", "checked_text": meds}
+    try:
+        from medsage.safety import check  # type: ignore[attr-defined]
+    except ImportError as exc:
+        return {"status": "unavailable", "findings": [], "message": f"medsage.safety has no check(): {exc}",
+                "checked_text": meds}
+    text = "\n".join(meds)
+    context = "\n".join(f"{t.role}: {t.text}" for t in transcript.turns)
+    try:
+        try:
+            report = check(text, context=context, lang=note.lang)
+        except TypeError:
+            report = check(text, lang=note.lang)
+        data = report.to_dict() if hasattr(report, "to_dict") else {"findings": []}
+    except Exception as exc:  # fail closed: an error is reported, never a pass
+        log.warning("safety check failed: %s", exc)
+        return {"status": "error", "findings": [], "message": f"safety check failed: {exc}",
+                "checked_text": meds}
+    findings = data.get("findings", []) if isinstance(data, dict) else []
+    return {"status": "checked", "findings": findings, "report": data, "checked_text": meds}

@@ -1,0 +1,322 @@
+"""Run tasks against a model or pipeline: async, bounded, cached, resumable.
+
+For each sample: the task builds messages, the model (or pipeline) answers, the
+task scores the output; every finished sample is appended to ``samples.jsonl`` at
+once, and every model answer is stored in the on-disk response cache, so a run that
+is killed and started again (same ``--out``) asks no question twice and loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from medsage.cache import CachedModel, ResponseCache
+from medsage.errors import SpecError
+from medsage.models.base import Model, get_model, parse_spec
+from medsage.registry import tasks as task_registry
+from medsage.tasks.base import Task
+from medsage.types import CaseState, GenerateConfig, ModelOutput, Sample, Score
+
+log = logging.getLogger(__name__)
+
+MODE_CONFIGS = {
+    "generate": GenerateConfig(max_tokens=128),
+    "cot": GenerateConfig(max_tokens=768),
+    "likelihood": GenerateConfig(max_tokens=1, top_logprobs=20),
+}
+
+
+@dataclass
+class EvalConfig:
+    """Everything that defines a run (saved as ``config.json``)."""
+
+    tasks: list[str]
+    model: str
+    model_options: dict[str, Any] = field(default_factory=dict)
+    pipeline: str | None = None
+    pipeline_options: dict[str, Any] = field(default_factory=dict)
+    grader: str | None = None
+    grader_options: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    mode: str = "generate"
+    concurrency: int = 8
+    out_dir: Path | None = None
+    seed: int = 0
+    shuffle: bool = False
+    shuffle_options: bool = False
+    max_tokens: int | None = None
+    cache: bool = True
+    cache_path: Path | None = None
+    pass_line: float = 0.6
+    progress: bool | None = None
+
+
+@dataclass
+class RunResult:
+    """Where the run's artefacts are and its summary."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+
+
+def get_task(name: str) -> Task:
+    """A registered task by name (instances or zero-argument factories)."""
+    obj = task_registry.get(name)
+    task = obj() if isinstance(obj, type) else obj
+    if not isinstance(task, Task):
+        raise SpecError(f"task '{name}' is not a medsage Task")
+    return task
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60]
+
+
+def default_run_dir(cfg: EvalConfig) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    name = "+".join(cfg.tasks) + "_" + cfg.model + (f"_{cfg.pipeline}" if cfg.pipeline else "")
+    return Path("runs") / f"{stamp}_{_slug(name)}"
+
+
+def _read_done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """Records already finished in a previous attempt (a torn last line is dropped)."""
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and "task" in rec and "id" in rec:
+            done[(rec["task"], str(rec["id"]))] = rec
+    return done
+
+
+def _select(samples: list[Sample], cfg: EvalConfig) -> list[Sample]:
+    import random
+
+    out = list(samples)
+    if cfg.shuffle:
+        random.Random(cfg.seed).shuffle(out)
+    if cfg.limit is not None:
+        out = out[: cfg.limit]
+    if cfg.shuffle_options:
+        from medsage.tasks.exams.common import shuffle_choices
+
+        out = [shuffle_choices(s, cfg.seed) if s.choices else s for s in out]
+    return out
+
+
+def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: Score, latency: float) -> dict[str, Any]:
+    out = state.output or ModelOutput(error="no output")
+    extras = dict(out.extras)
+    if state.citations:
+        extras.setdefault("citations", [asdict(c) for c in state.citations])
+    if state.findings:
+        extras.setdefault("findings", [asdict(f) for f in state.findings])
+    if state.trace:
+        extras.setdefault("trace", list(state.trace))
+    extras.update(score.metadata)
+    is_exam = bool(state.sample.choices)
+    return {
+        "task": task,
+        "id": state.sample.id,
+        "model": cfg.model,
+        "pipeline": cfg.pipeline,
+        "mode": cfg.mode,
+        "messages": [m.to_dict() for m in state.messages],
+        "response": out.text,
+        "answer": score.answer,
+        "target": score.target or state.sample.target,
+        "correct": (score.value >= 1.0) if is_exam else None,
+        "score": score.value,
+        "unparsed": is_exam and score.answer is None and out.error is None,
+        "error": out.error,
+        "latency_s": round(latency, 4),
+        "prompt_tokens": out.usage.prompt_tokens,
+        "completion_tokens": out.usage.completion_tokens,
+        "cached": out.cached,
+        "metadata": {k: v for k, v in state.sample.metadata.items() if k not in ("context", "where")},
+        "extras": extras,
+    }
+
+
+class _Progress:
+    """A rich progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None) -> None:
+        self.total, self.label, self.n = total, label, 0
+        self.tty = sys.stderr.isatty() if enabled is None else enabled
+        self._bar: Any = None
+        self._start = time.perf_counter()
+        if self.tty and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), transient=True)
+            self._bar.start()
+            self._id = self._bar.add_task(label, total=total)
+
+    def step(self) -> None:
+        self.n += 1
+        if self._bar is not None:
+            self._bar.advance(self._id)
+        elif self.total and (self.n == self.total or self.n % max(1, self.total // 10) == 0):
+            rate = self.n / max(time.perf_counter() - self._start, 1e-9)
+            print(f"{self.label}: {self.n}/{self.total} ({rate:.1f}/s)", file=sys.stderr, flush=True)  # noqa: T201
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+async def _run_task(
+    task_name: str, task: Task, samples: list[Sample], gen: Model, grader: Model | None,
+    cfg: EvalConfig, out_fh: Any, done: dict[tuple[str, str], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    base = MODE_CONFIGS.get(cfg.mode, MODE_CONFIGS["generate"])
+    config = GenerateConfig(
+        max_tokens=cfg.max_tokens or base.max_tokens, temperature=0.0, seed=cfg.seed,
+        top_logprobs=base.top_logprobs,
+    )
+    sem = asyncio.Semaphore(max(1, cfg.concurrency))
+    records: list[dict[str, Any]] = []
+    todo = [s for s in samples if (task_name, s.id) not in done]
+    records.extend(done[(task_name, s.id)] for s in samples if (task_name, s.id) in done)
+    progress = _Progress(len(todo), f"{task_name} · {gen.name}", cfg.progress)
+    run = getattr(gen, "run", None)
+
+    async def one(sample: Sample) -> None:
+        async with sem:
+            state = CaseState(sample=sample, messages=tuple(task.messages(sample, cfg.mode)), config=config)
+            start = time.perf_counter()
+            try:
+                state = await run(state) if run is not None else state.evolve(
+                    output=await gen.generate(list(state.messages), config))
+            except (asyncio.CancelledError, KeyboardInterrupt, SpecError):
+                raise
+            except Exception as exc:  # a model error on one sample is recorded on it
+                from medsage.errors import ModelError
+
+                if isinstance(exc, ModelError):
+                    raise
+                log.debug("sample %s failed", sample.id, exc_info=True)
+                state = state.evolve(output=ModelOutput(model=gen.name, error=f"{type(exc).__name__}: {exc}"))
+            latency = time.perf_counter() - start
+            out = state.output
+            if out is not None and not out.error and not out.text.strip() and not out.top_logprobs:
+                state = state.evolve(output=ModelOutput(model=out.model, usage=out.usage, error="empty reply",
+                                                        latency_s=out.latency_s))
+            score = await task.score(state, grader)
+            rec = _record(task_name, cfg, gen.name, state, score, (out.latency_s if out and out.cached else latency))
+            out_fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            out_fh.flush()
+            records.append(rec)
+            progress.step()
+
+    try:
+        await asyncio.gather(*(one(s) for s in todo))
+    finally:
+        progress.close()
+    order = {s.id: i for i, s in enumerate(samples)}
+    records.sort(key=lambda r: order.get(str(r["id"]), 0))
+    return records
+
+
+def build_generator(cfg: EvalConfig, cache: ResponseCache | None) -> Model:
+    """The model (cached) wrapped in the configured pipeline, if any."""
+    model = get_model(parse_spec(cfg.model, cfg.model_options))
+    if cfg.mode == "likelihood" and not model.supports_logprobs:
+        raise SpecError(f"{cfg.model} does not expose log-probabilities: use --mode generate")
+    if cache is not None:
+        model = CachedModel(model, cache)
+    if cfg.pipeline:
+        from medsage.pipeline import get_pipeline
+
+        return get_pipeline(cfg.pipeline, model, cfg.pipeline_options)
+    return model
+
+
+def _check_same_run(run_dir: Path, cfg: EvalConfig) -> None:
+    """Refuse to resume into a folder that holds a run of another model/pipeline/mode."""
+    old_path = run_dir / "config.json"
+    if not old_path.is_file():
+        return
+    try:
+        old = json.loads(old_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    for key in ("model", "pipeline", "mode", "model_options", "pipeline_options", "shuffle_options", "seed"):
+        new = json.loads(json.dumps(getattr(cfg, key), default=str))
+        if old.get(key) != new:
+            raise SpecError(f"{run_dir} holds a run with a different {key} ({old.get(key)!r}); use another --out")
+
+
+async def run_eval(cfg: EvalConfig) -> RunResult:
+    """Run ``cfg`` and write its artefacts; returns the run directory and summary."""
+    from medsage.report.html import write_html
+    from medsage.report.summary import summarise
+
+    if cfg.mode not in MODE_CONFIGS:
+        raise SpecError(f"unknown mode '{cfg.mode}' (use {', '.join(MODE_CONFIGS)})")
+    loaded: list[tuple[str, Task, list[Sample], list[str]]] = []
+    for name in cfg.tasks:  # load every task first: bad data fails before any model call
+        task = get_task(name)
+        if cfg.mode not in getattr(task, "modes", ("generate",)):
+            raise SpecError(f"task {name} does not support --mode {cfg.mode}")
+        data = cfg.data.get(name) or cfg.data.get("")
+        result = task.load(data, **cfg.task_options)
+        for problem in result.problems:
+            log.warning("skipped %s", problem)
+        loaded.append((name, task, _select(result.samples, cfg), result.problems))
+
+    run_dir = cfg.out_dir or default_run_dir(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_same_run(run_dir, cfg)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str, ensure_ascii=False), encoding="utf-8")
+    samples_path = run_dir / "samples.jsonl"
+    done = _read_done(samples_path)
+    cache = ResponseCache(cfg.cache_path) if cfg.cache else None
+    gen = build_generator(cfg, cache)
+    grader: Model | None = None
+    if cfg.grader:
+        grader = get_model(parse_spec(cfg.grader, cfg.grader_options))
+        if cache is not None:
+            grader = CachedModel(grader, cache)
+    started = time.perf_counter()
+    all_records: dict[str, list[dict[str, Any]]] = {}
+    problems: dict[str, list[str]] = {}
+    try:
+        with samples_path.open("w", encoding="utf-8") as fh:
+            for rec in done.values():  # rewrite cleanly (drops a torn last line)
+                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            fh.flush()
+            for name, task, samples, task_problems in loaded:
+                all_records[name] = await _run_task(name, task, samples, gen, grader, cfg, fh, done)
+                problems[name] = task_problems
+    finally:
+        await gen.aclose()
+        if grader is not None:
+            await grader.aclose()
+        if cache is not None:
+            cache.close()
+    with samples_path.open("w", encoding="utf-8") as fh:
+        for recs in all_records.values():
+            for rec in recs:
+                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+    summary = summarise(all_records, problems, cfg, wall_s=time.perf_counter() - started, run_dir=run_dir)
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_html(summary, all_records, run_dir / "report.html")
+    return RunResult(run_dir, summary)

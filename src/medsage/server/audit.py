@@ -1,0 +1,177 @@
+"""ASGI middleware: request ids, body-size limit, input hashing and the audit log.
+
+Every ``/v1/`` request gets one audit row, written and committed *before* the
+response status line leaves the server: a client that sees a 2xx therefore
+always has its row, even if the process dies right after. If the row cannot
+be written the client gets 503 instead (the service fails closed). Streaming
+responses get their final latency and findings filled in when the stream ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import anyio
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medsage.server.store import AuditRow, Store
+
+log = logging.getLogger("medsage.server.audit")
+AUDITED_PREFIX = "/v1/"
+
+
+class AuditMiddleware:
+    """Wraps the app; see the module docstring.
+
+    Args:
+        app: The inner ASGI app.
+        store: Where rows go.
+        max_body_bytes: Larger request bodies get 413.
+        store_raw: Also store the raw request body (off by default).
+    """
+
+    def __init__(self, app: ASGIApp, store: Store, max_body_bytes: int, store_raw: bool) -> None:
+        self.app = app
+        self.store = store
+        self.max_body = max_body_bytes
+        self.store_raw = store_raw
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        start = time.perf_counter()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        audited = str(scope.get("path", "")).startswith(AUDITED_PREFIX)
+        hasher = hashlib.sha256()
+        query = scope.get("query_string", b"")
+        if query:
+            hasher.update(query)
+        raw: list[bytes] = []
+        size = 0
+        flags = {"started": False, "failed": False}
+
+        async def receive_wrapper() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_body:
+                    raise HTTPException(413, f"request body exceeds {self.max_body} bytes")
+                hasher.update(body)
+                if self.store_raw:
+                    raw.append(body)
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            if flags["failed"]:
+                return
+            if message["type"] == "http.response.start":
+                flags["started"] = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+                if audited:
+                    row = self._row(scope, state, message["status"], hasher, raw, start)
+                    try:
+                        await anyio.to_thread.run_sync(self.store.add_audit, row)
+                    except Exception:  # noqa: BLE001 - any DB failure must fail the request
+                        log.exception("audit write failed; answering 503")
+                        flags["failed"] = True
+                        await _send_json(send, 503, "audit log unavailable", request_id)
+                        return
+            elif (message["type"] == "http.response.body" and not message.get("more_body")
+                  and audited and state.get("streaming")):
+                await send(message)
+                await self._finish(request_id, state, start)
+                return
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await self._reject_large(scope, state, send_wrapper)
+            return
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except Exception:
+            if audited and not flags["started"]:
+                row = self._row(scope, state, 500, hasher, raw, start)
+                try:
+                    await anyio.to_thread.run_sync(self.store.add_audit, row)
+                except Exception:  # noqa: BLE001
+                    log.exception("audit write failed")
+            raise
+
+    async def _reject_large(self, scope: Scope, state: dict[str, Any], send: Send) -> None:
+        body = json.dumps({"error": {
+            "message": f"request body exceeds {self.max_body} bytes",
+            "type": "invalid_request_error", "param": None, "code": "body_too_large"}}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _row(self, scope: Scope, state: dict[str, Any], status: int, hasher: Any,
+             raw: list[bytes], start: float) -> AuditRow:
+        principal = state.get("principal")
+        return AuditRow(
+            request_id=state["request_id"],
+            ts=time.time(),
+            method=str(scope.get("method", "")),
+            endpoint=str(scope.get("path", "")),
+            status=int(status),
+            key_id=getattr(principal, "key_id", None),
+            role=getattr(principal, "role", None),
+            model=state.get("model"),
+            input_hash=hasher.hexdigest(),
+            findings=list(state.get("findings") or []),
+            latency_ms=round((time.perf_counter() - start) * 1000, 3),
+            raw=b"".join(raw).decode("utf-8", "replace") if self.store_raw else None,
+        )
+
+    async def _finish(self, request_id: str, state: dict[str, Any], start: float) -> None:
+        latency = round((time.perf_counter() - start) * 1000, 3)
+        try:
+            await anyio.to_thread.run_sync(
+                self.store.finish_audit, request_id, latency, list(state.get("findings") or []),
+                state.get("model"))
+        except Exception:  # noqa: BLE001 - the row itself already exists
+            log.exception("audit update failed")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_json(send: Send, status: int, message: str, request_id: str) -> None:
+    body = json.dumps({"error": {"message": message, "type": "api_error", "param": None,
+                                 "code": "audit_unavailable"}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def findings_summary(findings: list[Any]) -> list[dict[str, Any]]:
+    """What the audit keeps of findings: type, severity and action (no patient text)."""
+    out = []
+    for f in findings:
+        get = f.get if isinstance(f, dict) else lambda k, _f=f: getattr(_f, k, None)
+        out.append({"type": get("type"), "severity": get("severity"), "action": get("action")})
+    return out

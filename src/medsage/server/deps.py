@@ -1,0 +1,55 @@
+"""FastAPI dependencies: the service state, the caller and their rights."""
+
+from __future__ import annotations
+
+import math
+
+import anyio
+from fastapi import Request
+
+from medsage.server.auth import ANONYMOUS, Principal
+from medsage.server.errors import APIError
+from medsage.server.state import ServiceState
+
+
+def service(request: Request) -> ServiceState:
+    """The process's :class:`ServiceState`."""
+    state: ServiceState = request.app.state.medsage
+    return state
+
+
+async def principal(request: Request) -> Principal:
+    """Authenticate the bearer key and apply its rate limit.
+
+    Raises:
+        APIError: 401 missing/invalid/revoked key, 429 over the rate limit.
+    """
+    svc = service(request)
+    if not svc.config.auth:
+        who = ANONYMOUS
+    else:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise APIError(401, "missing API key: send 'Authorization: Bearer <key>'",
+                           "missing_api_key", headers={"WWW-Authenticate": "Bearer"})
+        found = await anyio.to_thread.run_sync(svc.auth.verify, key)
+        if found is None:
+            raise APIError(401, "invalid or revoked API key", "invalid_api_key",
+                           headers={"WWW-Authenticate": "Bearer"})
+        who = found
+    request.state.principal = who
+    wait = svc.limiter.check(who)
+    if wait > 0:
+        raise APIError(429, f"rate limit exceeded; retry in {wait:.1f}s", "rate_limit_exceeded",
+                       headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return who
+
+
+async def admin(request: Request) -> Principal:
+    """Like :func:`principal` but requires the ``admin`` role (403 otherwise)."""
+    who = await principal(request)
+    if who.role != "admin":
+        raise APIError(403, "this endpoint needs an admin key", "forbidden")
+    return who

@@ -1,0 +1,182 @@
+"""The OpenAI-compatible routes: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+
+Medsage extras (citations, safety findings, whether de-identification was
+applied, the clinician disclaimer) travel in an extra top-level ``medsage``
+object that plain OpenAI clients ignore. In a stream they arrive on the last
+chunk before ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from medsage.models.base import Model
+from medsage.server import services
+from medsage.server.audit import findings_summary
+from medsage.server.auth import Principal
+from medsage.server.config import is_remote
+from medsage.server.deps import principal, service
+from medsage.server.errors import APIError
+from medsage.server.schemas import ChatRequest, jsonable
+from medsage.server.streaming import chunk_obj, sse, text_pieces
+from medsage.types import DISCLAIMER, GenerateConfig, Message, ModelOutput
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+@router.get("/models")
+async def list_models(request: Request, _: Principal = Depends(principal)) -> dict[str, Any]:
+    """The base models and the medsage pipelines this server answers to."""
+    svc = service(request)
+    created = int(time.time())
+    return {"object": "list", "data": [
+        {"id": mid, "object": "model", "created": created, "owned_by": owner}
+        for mid, owner in svc.model_ids()
+    ]}
+
+
+def _messages(body: ChatRequest) -> list[Message]:
+    out: list[Message] = []
+    for i, m in enumerate(body.messages):
+        if m.role == "tool":
+            raise APIError(400, "tool messages are not supported", "unsupported_role",
+                           f"messages.{i}.role")
+        role = "system" if m.role == "developer" else m.role
+        out.append(Message(role, m.text()))  # type: ignore[arg-type]
+    if not any(m.role == "user" for m in out):
+        raise APIError(400, "messages must contain at least one user message",
+                       "no_user_message", "messages")
+    return out
+
+
+def _config(body: ChatRequest) -> GenerateConfig:
+    stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    return GenerateConfig(
+        max_tokens=body.max_completion_tokens or body.max_tokens or 512,
+        temperature=body.temperature if body.temperature is not None else 0.0,
+        top_p=body.top_p, seed=body.seed, stop=stop,
+    )
+
+
+async def _deidentify(messages: list[Message]) -> tuple[list[Message], list[dict[str, Any]]]:
+    out: list[Message] = []
+    entities: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "user":
+            text, found = await services.deid(m.content)
+            entities.extend(found)
+            out.append(Message(m.role, text))
+        else:
+            out.append(m)
+    return out, entities
+
+
+def _extras(output: ModelOutput, deid_applied: bool, entities: list[dict[str, Any]]) -> dict[str, Any]:
+    extras = jsonable(output.extras)
+    return {
+        "citations": extras.get("citations", []),
+        "findings": extras.get("findings", []),
+        "deid_applied": deid_applied,
+        "deid_entities": len(entities),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _usage(output: ModelOutput) -> dict[str, int]:
+    return {"prompt_tokens": output.usage.prompt_tokens,
+            "completion_tokens": output.usage.completion_tokens,
+            "total_tokens": output.usage.total_tokens}
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(body: ChatRequest, request: Request,
+                           _: Principal = Depends(principal)) -> dict[str, Any] | StreamingResponse:
+    """OpenAI chat completions, streamed (SSE) or not, over a base model or a pipeline."""
+    svc = service(request)
+    request.state.model = body.model
+    spec, _pipeline = svc.resolve(body.model)
+    messages = _messages(body)
+    config = _config(body)
+    deid_applied = body.deid or (svc.config.deid_remote and is_remote(spec))
+    entities: list[dict[str, Any]] = []
+    if deid_applied:
+        messages, entities = await _deidentify(messages)
+    model = await svc.get_model(body.model)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    if body.stream:
+        request.state.streaming = True
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        first = await _first_step(model, messages, config)
+        gen = _stream(request, model, messages, config, first, completion_id, created,
+                      body.model, deid_applied, entities, include_usage)
+        return StreamingResponse(gen, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    output = await model.generate(messages, config)
+    if output.error:
+        raise APIError(502, f"the model failed: {output.error}", "model_error", "model")
+    extras = _extras(output, deid_applied, entities)
+    request.state.findings = findings_summary(extras["findings"])
+    return {
+        "id": completion_id, "object": "chat.completion", "created": created,
+        "model": body.model, "system_fingerprint": None,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": output.text,
+                                             "refusal": None},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": _usage(output),
+        "medsage": extras,
+    }
+
+
+async def _first_step(model: Model, messages: list[Message],
+                      config: GenerateConfig) -> ModelOutput | AsyncIterator[str]:
+    """Either a token iterator (models with ``astream``) or the finished output.
+
+    Running the model before the response starts lets a failing model still get
+    a proper 502 instead of a broken stream.
+    """
+    astream = getattr(model, "astream", None)
+    if callable(astream):
+        stream: AsyncIterator[str] = astream(messages, config)
+        return stream
+    output = await model.generate(messages, config)
+    if output.error:
+        raise APIError(502, f"the model failed: {output.error}", "model_error", "model")
+    return output
+
+
+async def _stream(request: Request, model: Model, messages: list[Message], config: GenerateConfig,
+                  first: ModelOutput | AsyncIterator[str], cid: str, created: int, model_id: str,
+                  deid_applied: bool, entities: list[dict[str, Any]],
+                  include_usage: bool) -> AsyncIterator[bytes]:
+    yield sse(chunk_obj(cid, created, model_id, {"role": "assistant", "content": ""}))
+    if isinstance(first, ModelOutput):
+        output = first
+        async for piece in text_pieces(output.text):
+            yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+    else:
+        parts: list[str] = []
+        try:
+            async for piece in first:
+                parts.append(piece)
+                yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+        except Exception as exc:  # noqa: BLE001 - report in-band; headers are already sent
+            yield sse({"error": {"message": f"the model failed: {type(exc).__name__}",
+                                 "type": "model_error", "param": None, "code": "model_error"}})
+            return
+        text = "".join(parts)
+        output = ModelOutput(text=text, model=model.name)
+    extras = _extras(output, deid_applied, entities)
+    request.state.findings = findings_summary(extras["findings"])
+    yield sse(chunk_obj(cid, created, model_id, {}, "stop", medsage=extras))
+    if include_usage:
+        usage_chunk = chunk_obj(cid, created, model_id, {}, None, usage=_usage(output))
+        usage_chunk["choices"] = []
+        yield sse(usage_chunk)
+    yield sse("[DONE]")

@@ -1,0 +1,160 @@
+"""Adapters from the service to the other medsage packages (imported lazily).
+
+Every adapter returns plain JSON values. When the package it needs is not in
+this build, it raises a 501 :class:`~medsage.server.errors.APIError`; the
+routes that use it therefore start working as soon as the package lands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+from typing import Any
+
+import anyio
+
+from medsage.errors import MedsageError
+from medsage.models.base import Model
+from medsage.server.errors import APIError
+from medsage.server.schemas import jsonable
+
+log = logging.getLogger("medsage.server")
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """Import ``module`` or raise a 501 naming the missing ``feature``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise APIError(501, f"{feature} is not available in this build ({module} missing)",
+                       "not_implemented") from exc
+
+
+def available(module: str) -> bool:
+    """Whether ``module`` can be imported."""
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - missing or broken both mean "not available"
+        return False
+    return True
+
+
+def _user_error(exc: MedsageError) -> APIError:
+    return APIError(422, str(exc), "unprocessable")
+
+
+# -- de-identification ----------------------------------------------------------
+async def deid(text: str, language: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Return ``(redacted text, entities)``; 501 if de-identification is missing (fail closed)."""
+    mod = require("medsage.safety.deid", "de-identification")
+    fn = getattr(mod, "deidentify", None)
+    if fn is None:
+        raise APIError(501, "de-identification API not found", "not_implemented")
+    try:
+        result = await anyio.to_thread.run_sync(lambda: fn(text))
+    except MedsageError as exc:
+        raise _user_error(exc) from exc
+    return _deid_result(result)
+
+
+def _deid_result(result: Any) -> tuple[str, list[dict[str, Any]]]:
+    if isinstance(result, tuple) and len(result) == 2:
+        text, entities = result
+    else:
+        text = getattr(result, "text", None)
+        entities = getattr(result, "entities", None) or getattr(result, "spans", None) or []
+    if not isinstance(text, str):
+        raise APIError(501, "de-identification returned an unknown shape", "not_implemented")
+    return text, [_entity(e) for e in jsonable(list(entities))]
+
+
+def _entity(e: Any) -> dict[str, Any]:
+    if not isinstance(e, dict):
+        return {"value": str(e)}
+    # the audit and API never need the original identifier back
+    return {k: v for k, v in e.items() if k not in ("text", "original", "value")}
+
+
+# -- safety ---------------------------------------------------------------------
+async def safety_check(medications: list[str], text: str | None, patient: dict[str, Any],
+                       language: str | None, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Findings for a medication list / free text in a patient context."""
+    mod = require("medsage.safety", "the safety checker")
+    fn = getattr(mod, "check", None)
+    if fn is None:
+        raise APIError(501, "safety check API not found", "not_implemented")
+    try:
+        result = await anyio.to_thread.run_sync(
+            lambda: fn(medications=medications, text=text, patient=patient, **options))
+    except MedsageError as exc:
+        raise _user_error(exc) from exc
+    findings = getattr(result, "findings", result)
+    return [jsonable(f) for f in findings]
+
+
+# -- knowledge base ---------------------------------------------------------------
+async def kb_search(path: str, query: str, k: int) -> list[dict[str, Any]]:
+    """Top-``k`` hits from the knowledge base at ``path``."""
+    mod = require("medsage.kb", "knowledge-base search")
+    fn = getattr(mod, "search", None)
+    if fn is None:
+        raise APIError(501, "knowledge-base search API not found", "not_implemented")
+    try:
+        hits = await anyio.to_thread.run_sync(lambda: fn(path, query, k=k))
+    except MedsageError as exc:
+        raise _user_error(exc) from exc
+    return [jsonable(h) for h in hits]
+
+
+# -- notes ------------------------------------------------------------------------
+def notes_available() -> bool:
+    """Whether note generation is part of this build."""
+    return available("medsage.notes.service")
+
+
+async def make_note(transcript: str, model: Model, language: str | None,
+                    template: str | None) -> dict[str, Any]:
+    """A structured, grounded note as JSON: ``{"note": …, "turns": […], "findings": […]}``.
+
+    Only built-in templates can be named (a request never makes the server read a path).
+    """
+    service = require("medsage.notes.service", "note generation")
+    templates = require("medsage.notes.templates", "note generation")
+    if template and template not in templates.builtin_templates():
+        raise APIError(400, f"unknown note template '{template}' (known: "
+                            f"{', '.join(templates.builtin_templates())})", "unknown_template",
+                       "template")
+    lang = language if language in ("en", "zh") else "auto"
+    try:
+        parsed = await anyio.to_thread.run_sync(_parse_transcript, transcript, lang)
+        note = await service.make_note(parsed, model, service.NoteOptions(template=template, lang=lang))
+    except MedsageError as exc:
+        raise _user_error(exc) from exc
+    data = note.to_dict()
+    findings = list((data.get("safety") or {}).get("findings") or [])
+    return {"note": jsonable(data), "turns": [t.to_dict() for t in parsed.turns],
+            "markdown": _markdown(note), "findings": jsonable(findings)}
+
+
+def _parse_transcript(text: str, lang: str) -> Any:
+    from medsage.notes.service import transcript_from_text
+
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        from medsage.notes.formats import parse_json_turns
+        from medsage.notes.roles import infer_roles
+
+        try:
+            return infer_roles(parse_json_turns(text, source="upload", lang=lang))
+        except MedsageError:
+            pass  # not a JSON transcript after all: read it as text
+    return transcript_from_text(text, lang=lang, source="upload")
+
+
+def _markdown(note: Any) -> str | None:
+    try:
+        from medsage.notes.render import to_markdown
+    except ImportError:
+        return None
+    return str(to_markdown(note))

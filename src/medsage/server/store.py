@@ -1,0 +1,257 @@
+"""The shared database: API keys and the audit log.
+
+SQLite (stdlib, WAL mode) is the embedded default; PostgreSQL is used when the
+URL starts with ``postgresql://`` (needs ``pip install 'medsage[postgres]'``).
+Replicas of the service share nothing but this database.
+
+All methods are synchronous and thread-safe; the app calls them from a worker
+thread so the event loop never blocks on I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medsage.errors import MissingExtraError, SpecError
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        salt TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        rate_per_minute INTEGER,
+        created REAL NOT NULL,
+        revoked REAL
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        request_id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        key_id TEXT,
+        role TEXT,
+        method TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        model TEXT,
+        input_hash TEXT,
+        findings TEXT,
+        latency_ms REAL,
+        raw TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts)",
+    "CREATE INDEX IF NOT EXISTS audit_key ON audit (key_id)",
+)
+AUDIT_COLUMNS = (
+    "request_id", "ts", "key_id", "role", "method", "endpoint", "status",
+    "model", "input_hash", "findings", "latency_ms", "raw",
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """One stored API key (never the key itself: only its salted hash)."""
+
+    key_id: str
+    name: str
+    role: str
+    salt: str
+    hash: str
+    rate_per_minute: int | None
+    created: float
+    revoked: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The fields safe to show (no salt or hash)."""
+        return {
+            "key_id": self.key_id, "name": self.name, "role": self.role,
+            "rate_per_minute": self.rate_per_minute, "created": self.created,
+            "revoked": self.revoked,
+        }
+
+
+@dataclass
+class AuditRow:
+    """One audit-log entry (raw text only when the config asks for it)."""
+
+    request_id: str
+    ts: float
+    method: str
+    endpoint: str
+    status: int
+    key_id: str | None = None
+    role: str | None = None
+    model: str | None = None
+    input_hash: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float | None = None
+    raw: str | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.request_id, self.ts, self.key_id, self.role, self.method, self.endpoint,
+            self.status, self.model, self.input_hash,
+            json.dumps(self.findings, ensure_ascii=False) if self.findings else None,
+            self.latency_ms, self.raw,
+        )
+
+
+class Store:
+    """Keys and audit rows in SQLite or PostgreSQL.
+
+    Args:
+        url: ``sqlite:///path``, ``sqlite://:memory:``, a bare path, or ``postgresql://…``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.kind = "postgres" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._ph = "%s" if self.kind == "postgres" else "?"
+        self._connect()
+        with self._cursor() as cur:
+            for stmt in _SCHEMA:
+                cur.execute(stmt)
+
+    # -- connection handling ------------------------------------------------
+    def _connect(self) -> None:
+        if self.kind == "postgres":
+            try:
+                import psycopg
+            except ImportError as exc:
+                raise MissingExtraError("psycopg", "postgres", "a PostgreSQL audit store") from exc
+            try:
+                self._conn = psycopg.connect(self.url, autocommit=True)
+            except psycopg.Error as exc:
+                raise SpecError(f"cannot connect to the audit database: {exc}") from exc
+            return
+        path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = str(Path(path).expanduser())
+        try:
+            conn = sqlite3.connect(path or ":memory:", check_same_thread=False,
+                                   isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise SpecError(f"cannot open the audit database {path}: {exc}") from exc
+        self._conn = conn
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self._ph)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- keys ----------------------------------------------------------------
+    def add_key(self, record: KeyRecord) -> None:
+        """Insert a new key record."""
+        with self._cursor() as cur:
+            cur.execute(self._q(
+                "INSERT INTO api_keys (key_id, name, role, salt, hash, rate_per_minute, created, revoked)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                (record.key_id, record.name, record.role, record.salt, record.hash,
+                 record.rate_per_minute, record.created, record.revoked))
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        """The record for ``key_id``, or ``None``."""
+        with self._cursor() as cur:
+            cur.execute(self._q(
+                "SELECT key_id, name, role, salt, hash, rate_per_minute, created, revoked"
+                " FROM api_keys WHERE key_id = ?"), (key_id,))
+            row = cur.fetchone()
+        return KeyRecord(*row) if row else None
+
+    def list_keys(self) -> list[KeyRecord]:
+        """All key records, oldest first."""
+        with self._cursor() as cur:
+            cur.execute("SELECT key_id, name, role, salt, hash, rate_per_minute, created, revoked"
+                        " FROM api_keys ORDER BY created")
+            return [KeyRecord(*row) for row in cur.fetchall()]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Mark ``key_id`` revoked; ``False`` if it does not exist or was already revoked."""
+        with self._cursor() as cur:
+            cur.execute(self._q("UPDATE api_keys SET revoked = ? WHERE key_id = ? AND revoked IS NULL"),
+                        (time.time(), key_id))
+            return bool(cur.rowcount)
+
+    def count_keys(self) -> int:
+        """How many keys (revoked included) exist."""
+        with self._cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM api_keys")
+            return int(cur.fetchone()[0])
+
+    # -- audit ---------------------------------------------------------------
+    def add_audit(self, row: AuditRow) -> None:
+        """Insert one audit row (committed before this returns)."""
+        cols = ", ".join(AUDIT_COLUMNS)
+        marks = ", ".join("?" for _ in AUDIT_COLUMNS)
+        with self._cursor() as cur:
+            cur.execute(self._q(f"INSERT INTO audit ({cols}) VALUES ({marks})"), row.values())
+
+    def finish_audit(self, request_id: str, latency_ms: float, findings: list[dict[str, Any]] | None,
+                     model: str | None = None) -> None:
+        """Update a row written at response start with the final latency (streaming)."""
+        with self._cursor() as cur:
+            cur.execute(self._q(
+                "UPDATE audit SET latency_ms = ?, findings = COALESCE(?, findings),"
+                " model = COALESCE(?, model) WHERE request_id = ?"),
+                (latency_ms, json.dumps(findings, ensure_ascii=False) if findings else None,
+                 model, request_id))
+
+    def audit_rows(self, limit: int = 100, key_id: str | None = None,
+                   request_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Recent audit rows, newest first (or exactly ``request_ids`` when given)."""
+        cols = ", ".join(AUDIT_COLUMNS)
+        sql = f"SELECT {cols} FROM audit"
+        params: list[Any] = []
+        if key_id:
+            sql += " WHERE key_id = ?"
+            params.append(key_id)
+        if request_ids is not None:
+            sql += (" AND" if params else " WHERE") + " request_id IN ("
+            sql += ", ".join("?" for _ in request_ids) + ")"
+            params.extend(request_ids)
+        else:
+            sql += " ORDER BY ts DESC LIMIT ?"
+            params.append(int(limit))
+        with self._cursor() as cur:
+            cur.execute(self._q(sql), tuple(params))
+            rows = cur.fetchall()
+        out = []
+        for row in rows:
+            item = dict(zip(AUDIT_COLUMNS, row, strict=True))
+            item["findings"] = json.loads(item["findings"]) if item["findings"] else []
+            out.append(item)
+        return out
+
+    def count_audit(self) -> int:
+        """How many audit rows exist."""
+        with self._cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM audit")
+            return int(cur.fetchone()[0])

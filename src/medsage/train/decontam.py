@@ -1,0 +1,302 @@
+"""Decontamination: remove training records that overlap benchmark test items.
+
+Two detectors, run against every (task, path) pair the user names:
+
+* **n-gram overlap** — token n-grams (words; Han characters for Chinese) of
+  each test item (question + options). A record is contaminated by an item
+  when it contains at least ``min_overlap`` of the item's n-grams. N-grams
+  shared by many test items (exam boilerplate such as "which of the following
+  is the most likely") are ignored so they cannot flag innocent records.
+* **near duplicates** — MinHash/LSH Jaccard on token 3-gram shingles between
+  the record's prompt and the test item, to catch light paraphrases and
+  re-formatted options.
+
+Test items come from the task registry (``task.load(data=path)``) when the
+task module is importable, else straight from the file
+(:func:`medsage.train.sources.exams.read_exam_items`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medsage.errors import DataError, MedsageError, SpecError
+from medsage.train.dedup import NUM_PERM, minhash
+from medsage.train.sources.exams import ExamItem, read_exam_items
+from medsage.train.text import detect_language, tokens
+
+log = logging.getLogger(__name__)
+
+# Test files of the benchmark tasks medsage knows, relative to a data root
+# (the layout of the shared data folder); used by ``--against-root``.
+DEFAULT_TEST_PATHS: dict[str, list[str]] = {
+    "medqa_us": ["exams/medqa_us_4options_test.jsonl"],
+    "medmcqa": ["exams/medmcqa_dev.json"],
+    "pubmedqa": ["exams/pubmedqa/ori_pqal.json"],
+    "mmlu_medical": ["exams/mmlu_medical"],
+    "cmmlu_medical": ["exams/cmmlu_medical/test"],
+    "cnmleqa": ["exams/cnmleqa_3k_2017_2020.json"],
+    "cmb_exam": ["exams/cmb_clin.json"],
+    "healthbench": ["rubric/healthbench_sample.jsonl"],
+    "notes_aci": ["notes/aci_bench/clinicalnlp_taskB_test1.csv",
+                  "notes/aci_bench/clinicalnlp_taskC_test2.csv", "notes/aci_bench/clef_taskC_test3.csv"],
+    "notes_mts": ["notes/mts_dialog/MTS-Dialog-TestSet-1-MEDIQA-Chat-2023.csv",
+                  "notes/mts_dialog/MTS-Dialog-TestSet-2-MEDIQA-Sum-2023.csv"],
+}
+
+
+@dataclass
+class TestItem:
+    """One benchmark item to protect."""
+
+    task: str
+    id: str
+    text: str
+    language: str
+    stem: str = ""
+
+
+@dataclass
+class DecontamConfig:
+    """Detector settings.
+
+    Attributes:
+        ngram: n for Latin-script items (words).
+        ngram_zh: n for Chinese items (characters).
+        min_overlap: Share of a test item's n-grams a record must contain to be flagged.
+        max_df: Ignore n-grams that occur in more than this many test items (boilerplate).
+        near_dup: MinHash Jaccard threshold (token bigrams) between a test item and a
+            record's prompt with option letters and answer instructions stripped
+            (0 disables the near-duplicate pass).
+    """
+
+    ngram: int = 8
+    ngram_zh: int = 13
+    min_overlap: float = 0.5
+    max_df: int = 10
+    near_dup: float = 0.6
+
+
+def benchmark_items(task: str, path: str | Path) -> list[TestItem]:
+    """Read the test items of ``task`` from ``path``.
+
+    Uses the registered task's loader when its module exists; falls back to
+    reading the file directly (the exam readers) otherwise.
+    """
+    samples = _load_via_registry(task, str(path))
+    if samples is not None:
+        return [TestItem(task, str(s.id), _item_text(s.question, s.choices),
+                         detect_language(s.question), s.question) for s in samples]
+    items: list[ExamItem] = read_exam_items(path)
+    return [TestItem(task, it.id, _item_text(it.question, it.choices), it.language, it.question)
+            for it in items]
+
+
+def _load_via_registry(task: str, path: str) -> list[Any] | None:
+    from medsage.registry import tasks
+
+    try:
+        obj = tasks.get(task)
+    except SpecError:
+        log.info("task %r is not registered; reading %s directly", task, path)
+        return None
+    except (ImportError, AttributeError) as exc:
+        log.info("task %r is not importable yet (%s); reading %s directly", task, exc, path)
+        return None
+    t = obj() if isinstance(obj, type) else obj
+    try:
+        res = t.load(data=path)
+    except MedsageError:
+        raise
+    except Exception as exc:  # a task loader that fails on this file: fall back, say so
+        log.warning("task %r could not load %s (%s); reading it directly", task, path, exc)
+        return None
+    return list(getattr(res, "samples", res))
+
+
+def _item_text(question: str, choices: dict[str, str]) -> str:
+    return " ".join([question, *[str(v) for v in choices.values()]])
+
+
+@dataclass
+class Match:
+    """Why a record was flagged: which item, which detector, how strongly."""
+
+    task: str
+    item_id: str
+    method: str
+    score: float
+
+
+class BenchmarkIndex:
+    """An index of test items answering "which items does this text contain?".
+
+    Each item is indexed twice for n-gram overlap: its full text (stem plus
+    options) and, when it has at least ``n`` tokens, its stem alone, so a
+    record that copies a question without its options is caught too.
+    """
+
+    def __init__(self, items: list[TestItem], cfg: DecontamConfig | None = None) -> None:
+        self.cfg = cfg or DecontamConfig()
+        self.items = items
+        self._post: dict[int, dict[int, list[int]]] = {}  # n -> ngram hash -> entry indexes
+        self._entry_item: list[int] = []  # entry -> item index
+        self._entry_n: list[int] = []
+        self._size: list[int] = []  # usable (non-boilerplate) n-grams per entry
+        entry_grams: list[set[int]] = []
+        for i, it in enumerate(items):
+            n = self.cfg.ngram_zh if it.language == "zh" else self.cfg.ngram
+            views = [tokens(it.text)]
+            stem = tokens(it.stem)
+            if len(stem) >= n and len(stem) < len(views[0]):
+                views.append(stem)
+            for toks in views:
+                grams = _grams(toks, n)
+                e = len(entry_grams)
+                entry_grams.append(grams)
+                self._entry_item.append(i)
+                self._entry_n.append(n)
+                post = self._post.setdefault(n, defaultdict(list))
+                for g in grams:
+                    post[g].append(e)
+        for n, post in self._post.items():
+            self._post[n] = {g: es for g, es in post.items()
+                             if len({self._entry_item[e] for e in es}) <= self.cfg.max_df}
+        for e, grams in enumerate(entry_grams):
+            post = self._post[self._entry_n[e]]
+            self._size.append(sum(1 for g in grams if g in post))
+        self._lsh: Any = None
+        self._mh: list[Any] = []
+        if self.cfg.near_dup > 0 and items:
+            from datasketch import MinHashLSH
+
+            self._lsh = MinHashLSH(threshold=self.cfg.near_dup, num_perm=NUM_PERM)
+            for i, it in enumerate(items):
+                mh = minhash(strip_exam_format(it.text), n=2)
+                self._mh.append(mh)
+                self._lsh.insert(str(i), mh)
+
+    def matches(self, text: str, prompt: str) -> list[Match]:
+        """Test items that ``text`` (n-grams) or ``prompt`` (near-dup) contain."""
+        found: dict[int, Match] = {}
+        toks = tokens(text)
+        for n, post in self._post.items():
+            counts: Counter[int] = Counter()
+            for g in _grams(toks, n):
+                for e in post.get(g, ()):
+                    counts[e] += 1
+            for e, c in counts.items():
+                if not self._size[e]:
+                    continue
+                share = c / self._size[e]
+                i = self._entry_item[e]
+                if share >= self.cfg.min_overlap and share > (found[i].score if i in found else 0):
+                    found[i] = Match(self.items[i].task, self.items[i].id, "ngram", round(share, 3))
+        if self._lsh is not None and prompt.strip():
+            mh = minhash(strip_exam_format(prompt), n=2)
+            for key in self._lsh.query(mh):
+                i = int(key)
+                j = float(mh.jaccard(self._mh[i]))
+                if j >= self.cfg.near_dup and i not in found:
+                    found[i] = Match(self.items[i].task, self.items[i].id, "near_dup", round(j, 3))
+        return list(found.values())
+
+
+_OPTION_RE = re.compile(r"(?m)^\s*\(?[A-Ha-h][.)：:、]\s*")
+_INSTRUCTION_RE = re.compile(
+    r"(?im)^.*(answer with the letter|correct option|请给出正确选项|请选择|choose the (?:best|correct)).*$")
+
+
+def strip_exam_format(text: str) -> str:
+    """Drop option-letter prefixes and answer instructions, leaving stem and option texts."""
+    return _OPTION_RE.sub("", _INSTRUCTION_RE.sub("", text))
+
+
+def _grams(toks: list[str], n: int) -> set[int]:
+    # Python's own hash: consistent inside one process, which is all the index needs.
+    if not toks:
+        return set()
+    if len(toks) <= n:
+        return {hash(" ".join(toks))}
+    return {hash(" ".join(toks[i : i + n])) for i in range(len(toks) - n + 1)}
+
+
+@dataclass
+class DecontamReport:
+    """What decontamination removed, per benchmark, with the evidence."""
+
+    against: list[dict[str, Any]] = field(default_factory=list)
+    records_in: int = 0
+    records_out: int = 0
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        by_task: Counter[str] = Counter()
+        by_method: Counter[str] = Counter()
+        items: dict[str, set[str]] = defaultdict(set)
+        for r in self.removed:
+            for m in r["matches"]:
+                items[m["task"]].add(m["item_id"])
+                by_method[m["method"]] += 1
+            for t in {m["task"] for m in r["matches"]}:
+                by_task[t] += 1
+        return {
+            "against": self.against, "config": self.config,
+            "records_in": self.records_in, "records_out": self.records_out,
+            "records_removed": len(self.removed), "removed_by_task": dict(by_task),
+            "matches_by_method": dict(by_method),
+            "contaminated_test_items": {t: sorted(v) for t, v in items.items()},
+            "removed": self.removed,
+        }
+
+
+def decontaminate(items: list[Any], against: list[tuple[str, str]],
+                  cfg: DecontamConfig | None = None) -> tuple[list[Any], DecontamReport]:
+    """Remove the records (or pairs) that overlap any test item of ``against``.
+
+    Args:
+        items: Records or pairs (anything with ``id``, ``source``, ``all_text()``, ``prompt_text()``).
+        against: ``(task, path)`` pairs naming the benchmark test data to protect.
+        cfg: Detector settings.
+
+    Raises:
+        DataError: when ``against`` is empty or names no readable item.
+    """
+    cfg = cfg or DecontamConfig()
+    if not against:
+        raise DataError("decontamination needs at least one benchmark to check against (task=PATH)")
+    test: list[TestItem] = []
+    rep = DecontamReport(config=dict(cfg.__dict__), records_in=len(items))
+    for task, path in against:
+        got = benchmark_items(task, path)
+        rep.against.append({"task": task, "path": str(path), "items": len(got)})
+        test.extend(got)
+    index = BenchmarkIndex(test, cfg)
+    kept: list[Any] = []
+    for it in items:
+        ms = index.matches(it.all_text(), it.prompt_text())
+        if ms:
+            rep.removed.append({"id": it.id, "source": it.source,
+                                "matches": [m.__dict__ for m in ms[:10]]})
+        else:
+            kept.append(it)
+    rep.records_out = len(kept)
+    return kept, rep
+
+
+def default_against(root: str | Path, tasks: list[str] | None = None) -> list[tuple[str, str]]:
+    """``(task, path)`` pairs for the known tasks whose test files exist under ``root``."""
+    out = []
+    for task, rels in DEFAULT_TEST_PATHS.items():
+        if tasks and task not in tasks:
+            continue
+        out.extend((task, str(Path(root) / r)) for r in rels if (Path(root) / r).exists())
+    if not out:
+        raise DataError(f"{root}: none of the known benchmark test files is there")
+    return out

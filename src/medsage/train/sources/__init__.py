@@ -1,0 +1,1 @@
+"""Readers that turn the medical sources a user has into training records."""

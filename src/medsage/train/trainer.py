@@ -1,0 +1,149 @@
+"""LoRA supervised fine-tuning and DPO with transformers + peft + trl.
+
+Both runs read their data strictly first (any malformed record stops the run
+before a model is loaded), are seeded, checkpoint every ``save_steps`` and can
+resume, log the loss curve, and save a PEFT adapter with medsage metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from medsage.errors import DataError, SpecError
+from medsage.train.config import TrainConfig
+from medsage.train.logs import peak_rss_mb, write_loss_log
+from medsage.train.records import read_pairs, read_records
+
+log = logging.getLogger(__name__)
+
+
+def sft_rows(path: str) -> list[dict[str, Any]]:
+    """Prompt/completion chat rows (loss on the final assistant turn) from a records file."""
+    recs = read_records(path)
+    return [{"prompt": r.messages[:-1], "completion": [r.messages[-1]]} for r in recs]
+
+
+def dpo_rows(path: str) -> list[dict[str, Any]]:
+    """Conversational preference rows from a pairs file."""
+    pairs = read_pairs(path)
+    return [{"prompt": p.prompt, "chosen": [{"role": "assistant", "content": p.chosen}],
+             "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs]
+
+
+def _setup(cfg: TrainConfig) -> Any:
+    from medsage.train.modeling import require_train
+
+    require_train()
+    import torch
+    from transformers import set_seed
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    set_seed(cfg.seed)
+    return torch
+
+
+def _lora(cfg: TrainConfig) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=cfg.target_modules, task_type="CAUSAL_LM")
+
+
+def _common_args(cfg: TrainConfig, torch: Any) -> dict[str, Any]:
+    return {
+        "output_dir": str(Path(cfg.out_dir) / "checkpoints"), "max_steps": cfg.max_steps,
+        "num_train_epochs": cfg.epochs, "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum, "learning_rate": cfg.learning_rate,
+        "logging_steps": cfg.logging_steps, "save_steps": cfg.save_steps, "save_total_limit": 2,
+        "seed": cfg.seed, "data_seed": cfg.seed, "report_to": "none", "max_length": cfg.max_length,
+        "use_cpu": not torch.cuda.is_available(), "bf16": False, "disable_tqdm": True,
+        "logging_first_step": True, "dataloader_num_workers": 0,
+    }
+
+
+def _resume_arg(cfg: TrainConfig) -> bool | None:
+    if not cfg.resume:
+        return None
+    ck = Path(cfg.out_dir) / "checkpoints"
+    if not any(ck.glob("checkpoint-*")):
+        raise SpecError(f"--resume: no checkpoint under {ck}")
+    return True
+
+
+def _finish(trainer: Any, cfg: TrainConfig, method: str, n: int, t0: float, torch: Any) -> dict[str, Any]:
+    from medsage.train.adapter import write_meta
+
+    out = Path(cfg.out_dir)
+    adapter = out / "adapter"
+    trainer.model.save_pretrained(str(adapter))
+    trainer.processing_class.save_pretrained(str(adapter))
+    sha = hashlib.sha256(Path(cfg.data).read_bytes()).hexdigest()
+    base_model = trainer.model.get_base_model() if hasattr(trainer.model, "get_base_model") else trainer.model
+    write_meta(adapter, base_model, cfg.base_model,
+               {"method": method, "data": cfg.data, "data_sha256": sha, "seed": cfg.seed})
+    curve = write_loss_log(trainer.state.log_history, out, f"{method.upper()} loss ({n} examples)")
+    summary = {
+        "method": method, "base_model": cfg.base_model, "examples": n,
+        "steps": int(trainer.state.global_step), "wall_s": round(time.time() - t0, 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch.cuda.is_available() else None,
+        "first_loss": curve["loss"][0] if curve["loss"] else None,
+        "final_loss": curve["loss"][-1] if curve["loss"] else None,
+        "adapter": str(adapter), "config": cfg.to_dict(),
+    }
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
+
+
+def run_sft(cfg: TrainConfig) -> dict[str, Any]:
+    """LoRA/QLoRA supervised fine-tuning on a records file; returns the run summary."""
+    rows = sft_rows(cfg.data)  # validate before anything heavy
+    torch = _setup(cfg)
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from medsage.train.modeling import load_base
+
+    t0 = time.time()
+    model, tok = load_base(cfg.base_model, qlora=cfg.qlora)
+    if cfg.qlora:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model)
+    args = SFTConfig(**_common_args(cfg, torch), completion_only_loss=True, packing=False)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tok, peft_config=_lora(cfg))
+    trainer.train(resume_from_checkpoint=_resume_arg(cfg))
+    return _finish(trainer, cfg, "sft", len(rows), t0, torch)
+
+
+def run_dpo(cfg: TrainConfig) -> dict[str, Any]:
+    """DPO on a preference-pairs file, from a fresh LoRA or an SFT adapter (``init_adapter``)."""
+    rows = dpo_rows(cfg.data)
+    torch = _setup(cfg)
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    from medsage.train.adapter import load_adapter
+    from medsage.train.modeling import load_base
+
+    t0 = time.time()
+    model, tok = load_base(cfg.base_model, qlora=cfg.qlora)
+    peft_config = None
+    if cfg.init_adapter:
+        model = load_adapter(model, cfg.init_adapter, trainable=True)
+    else:
+        peft_config = _lora(cfg)
+    args = DPOConfig(**_common_args(cfg, torch), beta=cfg.beta)
+    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tok, peft_config=peft_config)
+    trainer.train(resume_from_checkpoint=_resume_arg(cfg))
+    if not trainer.state.log_history:
+        raise DataError(f"{cfg.data}: DPO ran no step")
+    return _finish(trainer, cfg, "dpo", len(rows), t0, torch)
