@@ -70,6 +70,8 @@ async def one_pass(task: Any, samples: list[Any], grader_spec: str, grader_opts:
         "grader_calls_to_model": calls - cached,
         "grader_prompt_tokens": sum(m.get("grader_prompt_tokens", 0) for m in meta),
         "grader_completion_tokens": sum(m.get("grader_completion_tokens", 0) for m in meta),
+        "grader_billed_prompt_tokens": sum(m.get("grader_billed_prompt_tokens", 0) for m in meta),
+        "grader_billed_completion_tokens": sum(m.get("grader_billed_completion_tokens", 0) for m in meta),
         "unparsed_verdicts": sum(m.get("unparsed_verdicts", 0) for m in meta),
         "wall_s": round(wall, 3),
         "grader_calls_per_s": round(calls / wall, 1) if wall else None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -249,6 +250,17 @@ def build_generator(cfg: EvalConfig, cache: ResponseCache | None) -> Model:
     return model
 
 
+def _validate_specs(cfg: EvalConfig) -> None:
+    """Fail on a malformed or unknown model/grader/pipeline before any data is read."""
+    from medsage.registry import pipelines, providers
+
+    for spec in (cfg.model, cfg.grader):
+        if spec:
+            providers.get(parse_spec(spec).provider)
+    if cfg.pipeline:
+        pipelines.get(cfg.pipeline)
+
+
 def _check_same_run(run_dir: Path, cfg: EvalConfig) -> None:
     """Refuse to resume into a folder that holds a run of another model/pipeline/mode."""
     old_path = run_dir / "config.json"
@@ -271,6 +283,7 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
 
     if cfg.mode not in MODE_CONFIGS:
         raise SpecError(f"unknown mode '{cfg.mode}' (use {', '.join(MODE_CONFIGS)})")
+    _validate_specs(cfg)
     loaded: list[tuple[str, Task, list[Sample], list[str]]] = []
     for name in cfg.tasks:  # load every task first: bad data fails before any model call
         task = get_task(name)
@@ -289,6 +302,8 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
     samples_path = run_dir / "samples.jsonl"
     done = _read_done(samples_path)
     cache = ResponseCache(cfg.cache_path) if cfg.cache else None
+    if not cfg.cache:
+        os.environ["MEDSAGE_GRADER_CACHE"] = "off"
     gen = build_generator(cfg, cache)
     grader: Model | None = None
     if cfg.grader:
@@ -316,7 +331,8 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
         for recs in all_records.values():
             for rec in recs:
                 fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-    summary = summarise(all_records, problems, cfg, wall_s=time.perf_counter() - started, run_dir=run_dir)
+    summary = summarise(all_records, problems, cfg, wall_s=time.perf_counter() - started, run_dir=run_dir,
+                        task_objs={name: task for name, task, _, _ in loaded})
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     write_html(summary, all_records, run_dir / "report.html")
     return RunResult(run_dir, summary)

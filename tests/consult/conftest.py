@@ -15,6 +15,16 @@ CARDIO_CASE = (
     "A 62-year-old man with diabetes presents with crushing chest pain and sweating for 1 hour. "
     "Blood pressure is 150/90 mmHg, pulse 110/min. ECG shows ST elevation; troponin is raised."
 )
+COMPLEX_CASE = CARDIO_CASE + (
+    " He also reports fever 39 °C and a productive cough for a week, and has lost 6 kg over three months."
+    " Past history: type 2 diabetes for 15 years on metformin and insulin, chronic kidney disease stage 3,"
+    " a 40 pack-year smoking history and hypertension treated with amlodipine. On examination he is pale"
+    " and sweaty, respiratory rate 28/min, oxygen saturation 89% on room air, with crackles at the right"
+    " base and pitting oedema to the knees. Laboratory studies show creatinine 2.1 mg/dL, potassium 5.9"
+    " mEq/L, glucose 300 mg/dL, haemoglobin 8 g/dL, white cell count 16,000/mm3 and platelets 90,000/mm3."
+    " A chest CT shows a 4 cm spiculated mass in the right upper lobe with mediastinal lymphadenopathy"
+    " and a small right pleural effusion; blood cultures are pending."
+)
 CHOICES = {"A": "Acute myocardial infarction", "B": "Pulmonary embolism", "C": "Aortic dissection",
            "D": "Gastro-oesophageal reflux"}
 

@@ -126,7 +126,7 @@ async def test_open_case_moderator_records_dissent(script_model) -> None:
         {"contains": "chair of a multidisciplinary", "response": "Admit and start antibiotics.\nDissent: cardiologist prefers echo first."},
         {"contains": "", "response": "Start antibiotics after cultures."},
     ]
-    out = await get_pipeline("consult", script_model(rules), {"rounds": 1}).run(
+    out = await get_pipeline("consult", script_model(rules), {"rounds": 1, "safety": "off"}).run(
         open_state("A 70-year-old woman with fever 39 °C, a new murmur and positive blood cultures."))
     assert out.output is not None and out.output.text.startswith("Admit and start antibiotics.")
     assert out.output.text.endswith(DISCLAIMER)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from medsage.route.complexity import assess_complexity
 from medsage.route.departments import GENERAL, match_departments, recruit
 
-from .conftest import CARDIO_CASE
+from .conftest import CARDIO_CASE, COMPLEX_CASE
 
 
 def test_cardiology_case_recruits_cardiology_first() -> None:
@@ -39,10 +39,8 @@ def test_knowledge_question_routes_to_single_agent() -> None:
 def test_multisystem_case_routes_to_mdt_and_simple_case_to_panel() -> None:
     simple = assess_complexity("A 30-year-old woman presents with a headache for two days. What is next?")
     assert simple.route in ("single", "panel") and simple.features["is_case"]
-    complex_ = assess_complexity(
-        CARDIO_CASE + " She also has fever 39 °C, cough, creatinine 2.1 mg/dL, glucose 300 mg/dL, "
-        "haemoglobin 8 g/dL, and a chest CT shows a lung mass.")
-    assert complex_.route == "mdt" and complex_.score >= 4
+    complex_ = assess_complexity(COMPLEX_CASE)
+    assert complex_.route == "mdt" and complex_.score >= 6
     assert "->" in complex_.reason
 
 

@@ -14,7 +14,7 @@ from medsage.models.base import get_model
 from medsage.pipeline import get_pipeline
 from medsage.types import Finding
 
-from .conftest import CARDIO_CASE, mcq_state, open_state
+from .conftest import COMPLEX_CASE, mcq_state, open_state
 
 
 def _fake_safety(monkeypatch: pytest.MonkeyPatch, check: Any) -> None:
@@ -69,9 +69,7 @@ async def test_route_sends_knowledge_question_to_single_agent(script_model) -> N
 
 
 async def test_route_sends_complex_case_to_mdt(script_model) -> None:
-    text = (CARDIO_CASE + " Fever 39 °C, cough, creatinine 2.1 mg/dL, haemoglobin 8 g/dL, "
-            "glucose 300 mg/dL and a CT shows a lung mass.")
-    out = await get_pipeline("route", get_model("mock/random"), {}).run(mcq_state(text))
+    out = await get_pipeline("route", get_model("mock/random"), {}).run(mcq_state(COMPLEX_CASE))
     assert out.trace[0]["decision"] == "mdt" and "score" in out.trace[0]["reason"]
     recruit = next(e for e in out.trace if e.get("role") == "recruitment")
     assert recruit["mode"] == "mdt" and len(recruit["specialists"]) == 5

@@ -23,7 +23,7 @@ def test_not_json_is_unparsed() -> None:
 
 def test_non_boolean_is_unparsed() -> None:
     for raw in ('"true"', '"yes"', "1", "null"):
-        v = parse_verdict('{"criteria_met": %s}' % raw)
+        v = parse_verdict('{"criteria_met": ' + raw + '}')
         assert v.status == "unparsed", raw
 
 

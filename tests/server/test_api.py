@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from medsage.server.streaming import chunk_text
+
 from .conftest import Env, make_env
 
 CHAT = "/v1/chat/completions"
@@ -102,9 +103,8 @@ def test_oversized_body_is_413(tmp_path: Path) -> None:
         assert r.status_code == 413
         assert r.json()["error"]["code"] == "body_too_large"
         # chunked upload without content-length is cut off too
-        def gen():  # noqa: ANN202
-            yield json.dumps(big).encode()
-        r = e.client.post(CHAT, content=gen(), headers={**e.h(), "content-type": "application/json"})
+        payload = json.dumps(big).encode()
+        r = e.client.post(CHAT, content=iter([payload]), headers={**e.h(), "content-type": "application/json"})
         assert r.status_code == 413
         rows = e.store.audit_rows(5)
         assert rows[0]["status"] == 413

@@ -143,12 +143,15 @@ def test_generate_note(page: Any) -> None:
 
     if not services.notes_available():
         pytest.skip("this build has no note generation yet")
+    page.select_option("#model", "mock/echo")
     page.click("#tab-notes")
     page.fill("#note-input", "Doctor: What brings you in today?\nPatient: I have had a cough "
                              "for two weeks and a fever since Monday.\nDoctor: Any chest pain?\n"
                              "Patient: No chest pain.\nDoctor: Let's get a chest X-ray.")
     page.click("#note-go")
-    page.wait_for_selector("#note-sections .sentence", timeout=60_000)
+    page.wait_for_function("document.querySelector('#note-sections .sentence') || "
+                           "document.querySelector('#status').className === 'error'", timeout=60_000)
+    assert page.get_attribute("#status", "class") != "error", page.inner_text("#status")
     first = page.locator("#note-sections .sentence").first
     turns = (first.get_attribute("data-turns") or "").split()
     first.hover()

@@ -89,7 +89,9 @@ def score(task: str, responses: Path, grades: Path | None, data: tuple[str, ...]
     resp, problems = read_responses(responses)
     dm = data_map(data)
     records, more = asyncio.run(score_responses(task, resp, dm.get(task) or dm.get(""), options(task_opts)))
-    summary = task_summary(task, records, problems + more, pass_line)
+    from medsage.runner import get_task
+
+    summary = task_summary(task, records, problems + more, pass_line, get_task(task))
     if as_json:
         echo_json(summary)
         return

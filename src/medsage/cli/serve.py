@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from medsage.server.config import ServerConfig
 
 log = logging.getLogger("medsage.serve")
 
@@ -66,7 +70,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, default_m
                 timeout_graceful_shutdown=10)
 
 
-def _env_for(config: object) -> dict[str, str]:
+def _env_for(config: ServerConfig) -> dict[str, str]:
     from medsage.server.config import ENV_KEYS
 
     out: dict[str, str] = {}

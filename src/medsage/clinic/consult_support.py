@@ -192,7 +192,8 @@ def safety_review(text: str, context: str, lang: str) -> tuple[list[Finding], bo
     if not callable(getattr(safety, "check", None)):
         return [], False, {**unavailable, "content": "safety check unavailable (medsage.safety has no check())"}
     try:
-        report = safety.check(text, context=context, lang=lang if lang in PROMPT_LANGUAGES else "auto")
+        # the case text is not a structured patient context (age/sex/eGFR …): pass none
+        report = safety.check(text, context=None, lang=lang if lang in PROMPT_LANGUAGES else "auto")
     except Exception as exc:  # fail closed: an unchecked plan is not passed silently
         finding = Finding(type="safety_error", severity="high", message=f"safety check failed: {exc}",
                           action="block")

@@ -4,7 +4,7 @@ Registered as pipeline ``route``. The complexity rules of
 :mod:`medsage.route.complexity` pick the path; the decision, its reason and the
 measured features go first in the trace. Options:
 
-* ``panel_at`` / ``mdt_at``: complexity-score thresholds (default 2 / 4).
+* ``panel_at`` / ``mdt_at``: complexity-score thresholds (default 3 / 6).
 * ``intent``: ``auto`` (default: classify open questions, not exam items),
   ``on`` or ``off``; ``intent_model``: a directory from ``medsage route train``
   (default: the shipped seed model). A query classified as not medical is
@@ -44,8 +44,8 @@ class RoutePipeline(Pipeline):
 
     def __init__(self, model: Model, options: dict[str, Any] | None = None) -> None:
         super().__init__(model, options)
-        self.panel_at = int(self.options.get("panel_at", 2))
-        self.mdt_at = int(self.options.get("mdt_at", 4))
+        self.panel_at = int(self.options.get("panel_at", 3))
+        self.mdt_at = int(self.options.get("mdt_at", 6))
         if not 0 < self.panel_at <= self.mdt_at:
             raise SpecError(f"route thresholds need 0 < panel_at ≤ mdt_at, got {self.panel_at}, {self.mdt_at}")
         self.intent = str(self.options.get("intent", "auto"))

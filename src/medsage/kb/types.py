@@ -72,7 +72,9 @@ class Hit:
 
     ``score`` is the ranking score of the mode used (BM25 score, cosine similarity,
     or reciprocal-rank-fusion score); ``bm25`` and ``dense`` keep the component scores
-    where they were computed.
+    where they were computed. ``margin`` is the cosine minus the median cosine of the
+    query with all chunks of the same language: how far the chunk stands out from the
+    background, used to tell whether the knowledge base covers a question at all.
     """
 
     chunk: Chunk
@@ -80,6 +82,7 @@ class Hit:
     rank: int
     bm25: float | None = None
     dense: float | None = None
+    margin: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -96,6 +99,7 @@ class Hit:
             "licence": c.licence,
             "bm25": None if self.bm25 is None else round(float(self.bm25), 6),
             "dense": None if self.dense is None else round(float(self.dense), 6),
+            "margin": None if self.margin is None else round(float(self.margin), 6),
             "text": c.text,
         }
 

@@ -125,13 +125,17 @@ def suggest_zh(phrase: str, table: list[tuple[str, str]]) -> dict[str, Any] | No
     return {"code": code, "description": name, "system": "ICD-10 (user table)", "term": phrase}
 
 
+_NOT_CODED = {"allergy", "infection", "過敏", "过敏"}
+
+
 def suggest_codes(sections: dict[str, str], lang: str, zh_table: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Coding suggestions for the problems in the diagnosis sections, plus warnings."""
-    text = " ".join(v for k, v in sections.items() if k in DIAGNOSIS_SECTIONS) or " ".join(sections.values())
+    diag = [k for k in sections if k in DIAGNOSIS_SECTIONS]
+    text = " ".join(sections[k] for k in diag) if diag else " ".join(sections.values())
     terms: list[str] = []
     for m in find_concepts(text, lang):
         surface = text.lower()[m.start:m.end]
-        if m.kind == "problem" and not m.negated and surface not in terms:
+        if m.kind == "problem" and not m.negated and surface not in terms and m.concept not in _NOT_CODED:
             terms.append(surface)
     if lang == "zh" and not zh_table:
         return [], ["Chinese coding skipped: give an ICD-10 table with --icd-table (e.g. the Beijing "

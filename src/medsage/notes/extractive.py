@@ -53,15 +53,18 @@ def _score(turn: Turn, section: Section, lang: str) -> float:
 def extract_sections(transcript: Transcript, template: Template, per_section: int = 3) -> dict[str, str]:
     """Choose up to ``per_section`` turns for each section (each turn used once)."""
     lang = transcript.lang
-    used: set[str] = set()
+    # Each turn goes to the section it fits best; each section keeps its top turns.
+    chosen: dict[str, list[tuple[float, int, Turn]]] = {s.id: [] for s in template.sections}
+    for i, turn in enumerate(transcript.turns):
+        scores = [(_score(turn, sec, lang), sec.id) for sec in template.sections]
+        best, sec_id = max(scores, key=lambda x: x[0])
+        if best >= (1.0 if len(template.sections) > 1 else 0.3):
+            chosen[sec_id].append((best, i, turn))
     out: dict[str, str] = {}
     for section in template.sections:
-        scored = sorted(((_score(t, section, lang), i, t) for i, t in enumerate(transcript.turns)
-                         if t.id not in used), key=lambda x: (-x[0], x[1]))
-        picked = sorted([x for x in scored[:per_section] if x[0] >= 1.0], key=lambda x: x[1])
+        picked = sorted(sorted(chosen[section.id], key=lambda x: (-x[0], x[1]))[:per_section], key=lambda x: x[1])
         sentences = []
         for _, _, turn in picked:
-            used.add(turn.id)
             text = strip_fillers(turn.text, lang)
             if not text:
                 continue

@@ -68,7 +68,7 @@ def load_transcript(path: str | Path, lang: str = "auto", infer: bool = True) ->
         spec, _, row_id = spec.partition("#")
     p = Path(spec)
     suffix = p.suffix.lower()
-    if suffix == ".textgrid":
+    if suffix == ".textgrid" or (not p.exists() and (p.parent / f"{p.name}_doctor.TextGrid").is_file()):
         tr = read_textgrid_pair(p, lang=lang)
     elif suffix == ".csv":
         rows = read_dialogue_csv(p)

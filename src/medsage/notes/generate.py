@@ -162,4 +162,22 @@ def clean_section(text: str, section: Section, lang: str) -> str:
     low = body.lower()
     if not body or any(low.startswith(e) for e in prompts.EMPTY["zh" if lang == "zh" else "en"]):
         return ""
-    return body
+    return dedupe_sentences(body, section)
+
+
+_META = re.compile(r"^(here is|here's|here are|sure|below is|以下是|好的)|\bsection\b|clinic note|病历的", re.I)
+
+
+def dedupe_sentences(body: str, section: Section) -> str:
+    """Drop repeated sentences (small models loop) and meta talk about the note itself."""
+    from medsage.notes.text import split_sentences
+
+    seen: set[str] = set()
+    keep = []
+    for sent in split_sentences(body):
+        key = re.sub(r"\W+", " ", sent.lower()).strip()
+        if not key or key in seen or _META.search(sent) or section.title.lower() in sent.lower():
+            continue
+        seen.add(key)
+        keep.append(sent)
+    return "\n".join(keep)

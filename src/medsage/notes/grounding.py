@@ -22,11 +22,11 @@ from medsage.notes import embed
 from medsage.notes.lexicon import find_concepts
 from medsage.notes.schema import NoteSentence, Omission
 from medsage.notes.text import char_bigrams, tokens
-from medsage.notes.transcript import Transcript
+from medsage.notes.transcript import Transcript, Turn
 
-_NUM_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_NAMES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                 "fourteen fifteen sixteen seventeen eighteen nineteen twenty")
+_NUM_WORDS = {w: str(i) for i, w in enumerate(_NUMBER_NAMES.split())}
 _NUM_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
                    "eighty": "80", "ninety": "90", "hundred": "100"})
 _UNITS = {"milligrams": "mg", "milligram": "mg", "mgs": "mg", "micrograms": "mcg", "kilograms": "kg",
@@ -34,7 +34,7 @@ _UNITS = {"milligrams": "mg", "milligram": "mg", "mgs": "mg", "micrograms": "mcg
 # Note boilerplate that transcripts never contain ("The patient reports …").
 _NOTE_STOP = frozenset("""patient patients reports reported report states stated notes noted endorses endorse
     denies denied presents presented today mr mrs ms year old male female man woman history significant
-    also currently complains complaint regarding given recommended""".split())
+    also currently complains complaint regarding given recommended""".split())  # noqa: SIM905
 _ZH_NOTE_STOP = ("患者", "自述", "诉", "否认", "主诉", "医生", "建议")
 _ZH_NUM = dict(zip("零一二两三四五六七八九十", ["0", "1", "2", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
                    strict=True))
@@ -129,25 +129,43 @@ def ground_sentences(sentences: list[str], transcript: Transcript,
     out = []
     for si, sentence in enumerate(sentences):
         feats = _features(sentence, lang)
-        scored: list[tuple[float, list[str]]] = []
+        singles: list[tuple[float, list[str]]] = []
+        pairs: list[tuple[float, list[str]]] = []
         for ui, (ids, ev) in enumerate(units):
-            lex = lexical_support(feats, ev)
+            score = lexical_support(feats, ev)
             if emb_scores is not None:
                 # units alternate single / pair; map back to turn indices
                 ti = ui // 2
                 e = emb_scores[si][ti] if ui % 2 == 0 else max(emb_scores[si][ti], emb_scores[si][ti + 1])
-                lex = (1 - cfg.embed_weight) * lex + cfg.embed_weight * e
-            scored.append((lex, ids))
-        scored.sort(key=lambda x: (-round(x[0], 6), len(x[1])))
-        best = scored[0][0]
-        ids: list[str] = []
-        for s, unit_ids in scored:
-            if s < max(cfg.cutoff * 0.8, best * 0.85) or len(ids) >= cfg.top_k:
-                break
-            ids.extend(i for i in unit_ids if i not in ids)
+                score = (1 - cfg.embed_weight) * score + cfg.embed_weight * e
+            (singles if len(ids) == 1 else pairs).append((score, ids))
+        singles.sort(key=lambda x: -x[0])
+        pairs.sort(key=lambda x: -x[0])
+        best_single = singles[0][0]
+        # A question/answer pair is cited only when the sentence needs both turns.
+        top_turn = singles[0][1][0]
+        answer = _answer_to(top_turn, turns)
+        if pairs and pairs[0][0] > best_single + 0.1:
+            best, ids = pairs[0][0], list(pairs[0][1])
+        elif answer is not None:  # a question is evidence only together with its answer
+            best, ids = best_single, [top_turn, answer]
+        else:
+            best = best_single
+            ids = [i for s, unit in singles[: cfg.top_k] if s >= max(cfg.cutoff * 0.8, best * 0.85) for i in unit]
         supported = best >= cfg.cutoff
         out.append(NoteSentence(sentence, ids[: cfg.top_k] if supported else ids[:1], best, supported))
     return out
+
+
+def _answer_to(turn_id: str, turns: list[Turn]) -> str | None:
+    """The id of the reply to ``turn_id`` when that turn is a question, else None."""
+    for i, t in enumerate(turns[:-1]):
+        if t.id == turn_id:
+            nxt = turns[i + 1]
+            if t.text.rstrip().endswith(("?", "？", "吗")) and nxt.role != t.role:
+                return nxt.id
+            return None
+    return None
 
 
 def _embedding_scores(sentences: list[str], turn_texts: list[str]) -> list[list[float]]:
@@ -171,8 +189,10 @@ def find_omissions(note_text: str, transcript: Transcript) -> list[Omission]:
             om = found.get(m.concept)
             if om is None:
                 found[m.concept] = Omission(m.concept, m.kind, [turn.id], m.negated)
-            elif turn.id not in om.turn_ids and len(om.turn_ids) < 5:
-                om.turn_ids.append(turn.id)
+            else:
+                om.negated = om.negated or m.negated  # "Any fever?" … "No fever."
+                if turn.id not in om.turn_ids and len(om.turn_ids) < 5:
+                    om.turn_ids.append(turn.id)
     return list(found.values())
 
 

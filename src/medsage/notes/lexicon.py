@@ -62,8 +62,9 @@ def _safety_drugs() -> list[list[str]]:
         import medsage.safety as safety
 
         names = getattr(safety, "drug_names", None)
-        if callable(names):
-            return [[str(n).lower()] for n in names() if str(n).strip()]
+        if callable(names):  # skip short or coded names ("ASA", "6-MP") that collide with words
+            return [[str(n).lower()] for n in names()
+                    if len(str(n)) >= 4 and str(n).replace(" ", "").isalpha()]
     except Exception as exc:  # the safety module is optional and developed separately
         log.debug("safety drug dictionary unavailable: %s", exc)
     return []

@@ -46,7 +46,8 @@ def check_note(note: Note, transcript: Transcript) -> dict[str, Any]:
     context = "\n".join(f"{t.role}: {t.text}" for t in transcript.turns)
     try:
         try:
-            report = check(text, context=context, lang=note.lang)
+            # a plain-string context is read as free text (allergies, current medications)
+            report = check(text, context=context, lang=note.lang)  # type: ignore[arg-type]
         except TypeError:
             report = check(text, lang=note.lang)
         data = report.to_dict() if hasattr(report, "to_dict") else {"findings": []}

@@ -117,5 +117,6 @@ def section_completeness(pred: str, ref: str, template: Template) -> dict[str, A
     ref_secs, _ = split_sections(ref, template)
     filled = {k for k, v in pred_secs.items() if v.strip()}
     wanted = {k for k, v in ref_secs.items() if v.strip()} or {s.id for s in template.sections if s.required}
-    return {"completeness": len(filled & wanted) / len(wanted) if wanted else 0.0,
-            "missing_sections": sorted(wanted - filled)}
+    if not wanted:  # a single-section reference without headings (MTS-Dialog): is there any content?
+        return {"completeness": 1.0 if pred.strip() else 0.0, "missing_sections": []}
+    return {"completeness": len(filled & wanted) / len(wanted), "missing_sections": sorted(wanted - filled)}

@@ -85,7 +85,8 @@ class Note:
         parts = []
         for sec in self.sections:
             parts.append(sec.title.upper() if self.lang != "zh" else f"{sec.title}：")
-            parts.append(sec.text or ("未提及。" if self.lang == "zh" else "Not documented."))
+            if sec.text:  # an empty section keeps its heading only (no filler sentence to score)
+                parts.append(sec.text)
             parts.append("")
         return "\n".join(parts).strip()
 

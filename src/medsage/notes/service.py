@@ -91,8 +91,8 @@ async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptio
         note.codes, warnings = codes, warnings + code_warn
     note.safety = check_note(note, transcript) if opts.safety else {"status": "skipped", "findings": []}
     if note.safety.get("status") == "unavailable":
-        warnings.append("medication safety check unavailable (medsage.safety not installed): "
-                        "medications were not checked")
+        warnings.append("medication safety check unavailable: medications were NOT checked "
+                        f"({note.safety.get('message', '')})")
     note.warnings = warnings
     words = sum(len(t.text.split()) if lang != "zh" else len(t.text) for t in transcript.turns)
     note.stats = {**draft.stats(), "turns": len(transcript.turns), "transcript_units": words,

@@ -108,7 +108,19 @@ def parse_template(data: Any, source: str = "template") -> Template:
                     title=str(data.get("title", "")), sections=tuple(sections))
 
 
-_HEAD_RE = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?\s*(?P<head>[^:：*#\n]{1,60}?)\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?\s*(?P<rest>.*)$")
+_INLINE_RE = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?\s*(?P<head>[^:：*#\n]{1,60}?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*(?P<rest>.*)$")
+
+
+def _heading(line: str, template: Template) -> tuple[Section | None, str]:
+    whole = template.match_heading(line.strip().strip("#*").strip())
+    if whole is not None:
+        return whole, ""
+    m = _INLINE_RE.match(line)
+    if m:
+        sec = template.match_heading(m.group("head"))
+        if sec is not None:
+            return sec, m.group("rest").strip()
+    return None, ""
 
 
 def split_sections(text: str, template: Template) -> tuple[dict[str, str], str]:
@@ -122,13 +134,12 @@ def split_sections(text: str, template: Template) -> tuple[dict[str, str], str]:
     current: str | None = None
     preamble: list[str] = []
     for line in text.splitlines():
-        m = _HEAD_RE.match(line)
-        sec = template.match_heading(m.group("head")) if m else None
-        if sec is not None and m is not None:
+        sec, rest = _heading(line, template) if line.strip() else (None, "")
+        if sec is not None:
             current = sec.id
             out.setdefault(current, [])
-            if m.group("rest").strip():
-                out[current].append(m.group("rest").strip())
+            if rest:
+                out[current].append(rest)
             continue
         (out[current] if current is not None else preamble).append(line)
     return {k: "\n".join(v).strip() for k, v in out.items()}, "\n".join(preamble).strip()

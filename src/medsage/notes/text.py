@@ -18,7 +18,7 @@ EN_STOPWORDS = frozenset(
     could there here what which who whom when where why how all any both each few more most
     other some such only own same into over under again further then once about up down out
     off also um uh okay ok yeah yes well like know right mm hmm just really got get going go
-    gonna think see let lets say said oh alright sure thing things kind sort little bit""".split()
+    gonna think see let lets say said oh alright sure thing things kind sort little bit""".split()  # noqa: SIM905
 )
 ZH_STOPCHARS = frozenset("的了是在我你他她它们吗呢吧啊哦嗯就都也和与及或这那有个么什")
 

@@ -18,10 +18,28 @@ def _block(recs: list[dict[str, Any]], binary: bool) -> dict[str, Any]:
     return {"n": len(recs), "accuracy": round(mean, 4), "ci95": [round(ci[0], 4), round(ci[1], 4)]}
 
 
-def task_summary(name: str, recs: list[dict[str, Any]], problems: list[str], pass_line: float) -> dict[str, Any]:
-    """Summary of one task's records: overall, by group, tokens, latency, verdicts."""
+def task_summary(name: str, recs: list[dict[str, Any]], problems: list[str], pass_line: float,
+                 task: Any = None) -> dict[str, Any]:
+    """Summary of one task's records: overall, by group, tokens, latency, verdicts.
+
+    A task with an ``aggregate(records)`` method (rubric tasks) supplies its own
+    overall score (e.g. HealthBench's clipped mean); records it marks
+    ``extras.scorable == False`` are left out of the breakdowns.
+    """
     binary = all(r.get("correct") is not None for r in recs) and bool(recs)
+    all_recs = recs
+    recs = [r for r in recs if (r.get("extras") or {}).get("scorable") is not False]
     out = {"task": name, "metric": "accuracy" if binary else "mean", **_block(recs, binary)}
+    aggregate = getattr(task, "aggregate", None)
+    if aggregate is not None and all_recs:
+        agg = aggregate(all_recs)
+        out["aggregate"] = agg
+        if isinstance(agg.get("score"), int | float):
+            out["accuracy"] = round(float(agg["score"]), 4)
+            if agg.get("ci95"):
+                out["ci95"] = [round(float(x), 4) for x in agg["ci95"]]
+        out["unscorable"] = len(all_recs) - len(recs)
+    recs = all_recs if aggregate is None else recs
     lat = [float(r.get("latency_s") or 0.0) for r in recs if not r.get("cached")]
     out.update({
         "unparsed": sum(1 for r in recs if r.get("unparsed")),
@@ -69,9 +87,11 @@ def verdicts(by: dict[str, dict[str, Any]], pass_line: float) -> dict[str, Any]:
 
 
 def summarise(records: dict[str, list[dict[str, Any]]], problems: dict[str, list[str]], cfg: Any,
-              wall_s: float, run_dir: Path) -> dict[str, Any]:
+              wall_s: float, run_dir: Path, task_objs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The whole run's summary object (see the run-artefact contract in the README)."""
-    tasks = {name: task_summary(name, recs, problems.get(name, []), cfg.pass_line) for name, recs in records.items()}
+    objs = task_objs or {}
+    tasks = {name: task_summary(name, recs, problems.get(name, []), cfg.pass_line, objs.get(name))
+             for name, recs in records.items()}
     n = sum(len(v) for v in records.values())
     return {
         "run_id": run_dir.name,

@@ -57,7 +57,7 @@ DEPARTMENTS: tuple[Department, ...] = (
        "fever|infection|sepsis|antibiotic|hiv|virus|viral|bacteria|culture|fungal|parasite|malaria|abscess|hepatitis b|hepatitis c",
        "发热|发烧|感染|脓毒|抗生素|艾滋|病毒|细菌|培养|真菌|寄生虫|疟疾|脓肿|乙肝|丙肝"),
     _d("obstetrics_gynaecology", "obstetrician-gynaecologist", "妇产科医生",
-       "pregnan|gestation|menstrua|amenorrhea|vaginal|uterus|uterine|ovari|cervical|postpartum|labor|labour|contracept|weeks' gestation|trimester",
+       "pregnan|gestation|menstrua|amenorrhea|vaginal|uterus|uterine|ovari|cervical|postpartum|in labor|in labour|contracept|weeks' gestation|trimester",
        "妊娠|怀孕|孕|月经|闭经|阴道|子宫|卵巢|宫颈|产后|分娩|避孕|流产|白带"),
     _d("surgery", "general surgeon", "外科医生",
        "surgery|surgical|appendicitis|hernia|trauma|laceration|fracture|obstruction|perforation|acute abdomen|wound|postoperative|incarcerated",

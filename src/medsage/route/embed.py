@@ -7,8 +7,8 @@ hashing embedder for tests and as a documented fallback.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -62,8 +62,7 @@ class HashEmbedder:
             t = f" {text.lower()} "
             for n in (1, 2, 3):
                 for j in range(len(t) - n + 1):
-                    h = int.from_bytes(hashlib.blake2b(t[j : j + n].encode(), digest_size=4).digest(), "little")
-                    out[i, h % self.dim] += 1.0
+                    out[i, zlib.crc32(t[j : j + n].encode()) % self.dim] += 1.0
             norm = float(np.linalg.norm(out[i]))
             if norm:
                 out[i] /= norm

@@ -91,13 +91,13 @@ def overlap(items: dict[str, str], corpus: Iterable[tuple[str, str]], n: int = 1
                 matched[sid].add(g)
                 if len(sources[sid]) < 5:
                     sources[sid].add(where)
-    flagged = []
+    flagged: list[dict[str, Any]] = []
     for sid, grams in matched.items():
         share = len(grams) / totals[sid]
         if share >= threshold:
             flagged.append({"id": sid, "overlap": share, "matched": len(grams), "total": totals[sid],
                             "sources": sorted(sources[sid])})
-    flagged.sort(key=lambda r: (-r["overlap"], r["id"]))
+    flagged.sort(key=lambda r: (-float(r["overlap"]), str(r["id"])))
     return {"n": n, "threshold": threshold, "items": len(items), "checked": len(totals), "corpus_docs": docs,
             "flagged": flagged, "too_short": too_short}
 

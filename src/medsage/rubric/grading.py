@@ -40,6 +40,7 @@ class ItemGrade:
     usage: Usage = field(default_factory=Usage)
     cached_calls: int = 0
     error: str | None = None
+    billed: Usage = field(default_factory=Usage)
 
     @property
     def criteria_met(self) -> bool | None:
@@ -73,6 +74,7 @@ async def grade_item(
     """Grade one item with at most ``max_attempts`` grader calls (never loops forever)."""
     messages: list[Message] = grader_messages(conversation, item)
     usage = Usage()
+    billed = Usage()
     cached = 0
     verdict = Verdict(None, status="unparsed", reason="grader not called")
     error: str | None = None
@@ -83,6 +85,8 @@ async def grade_item(
             out = await grader.generate(messages, _retry_config(attempt))
         usage = usage + out.usage
         cached += int(bool(out.cached))
+        if not out.cached:
+            billed = billed + out.usage
         if out.error:
             error = out.error
             verdict = Verdict(None, status="unparsed", reason=f"grader error: {out.error}")
@@ -92,7 +96,7 @@ async def grade_item(
         if verdict.ok:
             break
         log.debug("grader reply %s (%s), attempt %d", verdict.status, verdict.reason, attempts)
-    return ItemGrade(item, verdict, attempts, usage, cached, error)
+    return ItemGrade(item, verdict, attempts, usage, cached, error, billed)
 
 
 async def grade_response(
@@ -147,11 +151,14 @@ class GraderPool:
 def grade_stats(grades: Sequence[ItemGrade]) -> dict[str, Any]:
     """Calls, tokens, cache hits and bad verdicts for a list of item grades."""
     usage = sum((g.usage for g in grades), Usage())
+    billed = sum((g.billed for g in grades), Usage())
     return {
         "grader_calls": sum(g.attempts for g in grades),
         "grader_cached_calls": sum(g.cached_calls for g in grades),
         "grader_prompt_tokens": usage.prompt_tokens,
         "grader_completion_tokens": usage.completion_tokens,
+        "grader_billed_prompt_tokens": billed.prompt_tokens,
+        "grader_billed_completion_tokens": billed.completion_tokens,
         "unparsed_verdicts": sum(1 for g in grades if g.verdict.status == "unparsed"),
         "contradictory_verdicts": sum(1 for g in grades if g.verdict.status == "contradictory"),
     }

@@ -17,6 +17,7 @@ _ACT_RANK = {a: i for i, a in enumerate(ACTIONS)}
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 
 
 def sev_rank(severity: str) -> int:
@@ -30,17 +31,17 @@ def act_rank(action: str) -> int:
 def detect_lang(text: str, lang: str = "auto") -> str:
     """``zh`` or ``en``: ``lang`` if given, else by script (CJK characters vs Latin letters).
 
-    Mixed text counts as Chinese when CJK characters make up at least a fifth of
-    the letters (a Chinese note with English drug names stays Chinese).
+    Mixed text counts as Chinese when it has at least 0.6 CJK characters per Latin
+    word (a Chinese note with English drug names stays Chinese).
     """
     if lang in ("zh", "en"):
         return lang
     sample = text[:20000]
     cjk = len(_CJK_RE.findall(sample))
-    latin = len(_LATIN_RE.findall(sample))
     if cjk == 0:
         return "en"
-    return "zh" if cjk * 5 >= (latin + cjk) or cjk >= 20 else "en"
+    latin_words = len(_LATIN_WORD_RE.findall(sample))
+    return "zh" if cjk >= 0.6 * latin_words or cjk >= 40 else "en"
 
 
 def msg(lang: str, en: str, zh: str) -> str:

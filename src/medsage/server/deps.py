@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 
 from medsage.server.auth import ANONYMOUS, Principal
 from medsage.server.errors import APIError
@@ -53,3 +54,9 @@ async def admin(request: Request) -> Principal:
     if who.role != "admin":
         raise APIError(403, "this endpoint needs an admin key", "forbidden")
     return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+"""A route parameter type: the authenticated, rate-limited caller."""
+Admin = Annotated[Principal, Depends(admin)]
+"""A route parameter type: an authenticated admin."""

@@ -94,17 +94,28 @@ async def safety_check(medications: list[str], text: str | None, patient: dict[s
 
 
 # -- knowledge base ---------------------------------------------------------------
-async def kb_search(path: str, query: str, k: int) -> list[dict[str, Any]]:
-    """Top-``k`` hits from the knowledge base at ``path``."""
+_KBS: dict[str, Any] = {}
+
+
+async def kb_search(path: str, query: str, k: int, mode: str = "hybrid") -> list[dict[str, Any]]:
+    """Top-``k`` hits from the knowledge base at ``path`` (opened once per process)."""
     mod = require("medsage.kb", "knowledge-base search")
-    fn = getattr(mod, "search", None)
-    if fn is None:
+    kb_cls = getattr(mod, "KnowledgeBase", None)
+    if kb_cls is None:
         raise APIError(501, "knowledge-base search API not found", "not_implemented")
+
+    def run() -> list[Any]:
+        kb = _KBS.get(path)
+        if kb is None:
+            kb = _KBS[path] = kb_cls(path)
+        use = mode if (mode != "hybrid" or kb.has_dense) else "bm25"
+        return list(kb.search(query, k=k, mode=use))
+
     try:
-        hits = await anyio.to_thread.run_sync(lambda: fn(path, query, k=k))
+        hits = await anyio.to_thread.run_sync(run)
     except MedsageError as exc:
         raise _user_error(exc) from exc
-    return [jsonable(h) for h in hits]
+    return [h.to_dict() if hasattr(h, "to_dict") else jsonable(h) for h in hits]
 
 
 # -- notes ------------------------------------------------------------------------

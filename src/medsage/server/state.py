@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from medsage.errors import MedsageError
@@ -15,6 +16,7 @@ from medsage.server.store import Store
 
 log = logging.getLogger("medsage.server")
 PIPELINE_PREFIX = "medsage-"
+NEEDS_KB = frozenset({"rag"})  # pipelines that cannot run without a knowledge base
 
 
 class ServiceState:
@@ -51,7 +53,14 @@ class ServiceState:
 
     def available_pipelines(self) -> list[str]:
         """Configured pipelines whose code exists."""
-        return [p for p in self.config.pipelines if self.pipeline_factory(p) is not None]
+        return [p for p in self.config.pipelines if self.pipeline_ready(p)]
+
+    def pipeline_ready(self, name: str) -> bool:
+        """Whether pipeline ``name`` exists and has what it needs (a KB for ``rag``)."""
+        has_kb = self.config.pipeline_options_for(name).get("kb") or os.environ.get("MEDSAGE_KB")
+        if name in NEEDS_KB and not has_kb:
+            return False
+        return self.pipeline_factory(name) is not None
 
     def model_ids(self) -> list[tuple[str, str]]:
         """``(id, owned_by)`` for every model this service answers to."""

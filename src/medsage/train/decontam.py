@@ -292,7 +292,7 @@ def decontaminate(items: list[Any], against: list[tuple[str, str]],
 
 def default_against(root: str | Path, tasks: list[str] | None = None) -> list[tuple[str, str]]:
     """``(task, path)`` pairs for the known tasks whose test files exist under ``root``."""
-    out = []
+    out: list[tuple[str, str]] = []
     for task, rels in DEFAULT_TEST_PATHS.items():
         if tasks and task not in tasks:
             continue

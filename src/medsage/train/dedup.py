@@ -17,7 +17,7 @@ def minhash(text: str, num_perm: int = NUM_PERM, n: int = 3) -> Any:
     """A ``datasketch.MinHash`` of the token ``n``-gram shingles of ``text``."""
     try:
         from datasketch import MinHash
-    except ImportError:  # pragma: no cover - datasketch is a core dependency
+    except ImportError:  # pragma: no cover - datasketch comes with the [train] extra
         raise MissingExtraError("datasketch", "train", "near-duplicate detection") from None
     mh = MinHash(num_perm=num_perm, seed=1)
     sh = shingles(text, n)

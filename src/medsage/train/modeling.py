@@ -77,11 +77,31 @@ def load_base(base: str, *, dtype: str = "float32", qlora: bool = False) -> tupl
         model = AutoModelForCausalLM.from_pretrained(src, dtype=getattr(torch, dtype), **kw)
     except (OSError, ValueError) as exc:
         raise DataError(f"{base}: cannot load the base model ({exc})") from None
+    if "gguf_file" in kw:
+        model = plain_copy(model)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if not tok.chat_template:
         tok.chat_template = CHATML
     return model, tok
+
+
+def plain_copy(model: Any) -> Any:
+    """A plain (serialisable) copy of a model transformers dequantised from GGUF.
+
+    transformers marks GGUF-loaded models as quantised and refuses to save
+    them, although their weights are already dequantised; rebuilding the
+    model from its config and state dict lifts that, so adapters can be
+    merged and the base saved as an ordinary HF folder.
+    """
+    from transformers import AutoModelForCausalLM
+
+    cfg = model.config
+    if hasattr(cfg, "quantization_config"):
+        delattr(cfg, "quantization_config")
+    plain = AutoModelForCausalLM.from_config(cfg, dtype=model.dtype)
+    plain.load_state_dict(model.state_dict())
+    return plain
 
 
 def base_fingerprint(model: Any) -> dict[str, Any]:

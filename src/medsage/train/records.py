@@ -195,10 +195,11 @@ def read_any(path: str | Path) -> list[Record] | list[Pair]:
 
 def _check_ids(items: list[Record] | list[Pair], path: Path) -> None:
     seen: set[str] = set()
-    for i, it in enumerate(items):
-        if it.id in seen:
-            raise DataError(f"{path}: record {i + 1} repeats id {it.id!r}")
-        seen.add(it.id)
+    ids: list[str] = [it.id for it in items]
+    for i, rid in enumerate(ids):
+        if rid in seen:
+            raise DataError(f"{path}: record {i + 1} repeats id {rid!r}")
+        seen.add(rid)
 
 
 def write_jsonl(items: Iterable[Record | Pair], path: str | Path) -> int:

@@ -103,7 +103,8 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 def _markdown_sections(text: str) -> tuple[str, list[Section]]:
-    title, heading, body = "", "", []
+    title, heading = "", ""
+    body: list[str] = []
     sections: list[Section] = []
     for line in text.splitlines():
         m = _MD_HEADING.match(line)

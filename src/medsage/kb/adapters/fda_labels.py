@@ -32,7 +32,8 @@ def read_labels(root: Path, problems: list[str]) -> Iterator[Document]:
             problems.append(f"{path}: empty document, skipped")
             continue
         sections: list[Section] = []
-        heading, body = "", []
+        heading = ""
+        body: list[str] = []
         for line in lines[lines.index(title) + 1 :]:
             if _HEADING.match(line) and len(line.split()) <= 14:
                 if body:

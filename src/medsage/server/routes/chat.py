@@ -13,15 +13,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from medsage.models.base import Model
 from medsage.server import services
 from medsage.server.audit import findings_summary
-from medsage.server.auth import Principal
 from medsage.server.config import is_remote
-from medsage.server.deps import principal, service
+from medsage.server.deps import Caller, service
 from medsage.server.errors import APIError
 from medsage.server.schemas import ChatRequest, jsonable
 from medsage.server.streaming import chunk_obj, sse, text_pieces
@@ -31,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 
 @router.get("/models")
-async def list_models(request: Request, _: Principal = Depends(principal)) -> dict[str, Any]:
+async def list_models(request: Request, _: Caller) -> dict[str, Any]:
     """The base models and the medsage pipelines this server answers to."""
     svc = service(request)
     created = int(time.time())
@@ -96,7 +95,7 @@ def _usage(output: ModelOutput) -> dict[str, int]:
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatRequest, request: Request,
-                           _: Principal = Depends(principal)) -> dict[str, Any] | StreamingResponse:
+                           _: Caller) -> dict[str, Any] | StreamingResponse:
     """OpenAI chat completions, streamed (SSE) or not, over a base model or a pipeline."""
     svc = service(request)
     request.state.model = body.model

@@ -7,14 +7,13 @@ when that package is not part of this build the route answers 501.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from medsage.server import services
 from medsage.server.audit import findings_summary
-from medsage.server.auth import Principal
-from medsage.server.deps import principal, service
+from medsage.server.deps import Caller, service
 from medsage.server.errors import APIError
 from medsage.server.schemas import MAX_TEXT, DeidRequest, NoteRequest, SafetyRequest
 from medsage.types import DISCLAIMER
@@ -25,7 +24,7 @@ UPLOAD_TYPES = (".txt", ".json", ".md", ".csv", ".vtt", ".srt")
 
 
 @router.post("/deid")
-async def deid(body: DeidRequest, _: Principal = Depends(principal)) -> dict[str, Any]:
+async def deid(body: DeidRequest, _: Caller) -> dict[str, Any]:
     """Replace names, dates, ids and contacts in ``text`` with placeholders."""
     text, entities = await services.deid(body.text, body.language)
     return {"text": text, "entities": entities, "deid_applied": True}
@@ -33,7 +32,7 @@ async def deid(body: DeidRequest, _: Principal = Depends(principal)) -> dict[str
 
 @router.post("/safety/check")
 async def safety_check(body: SafetyRequest, request: Request,
-                       _: Principal = Depends(principal)) -> dict[str, Any]:
+                       _: Caller) -> dict[str, Any]:
     """Check a medication list (and/or free text) against the patient context."""
     if not body.medications and not (body.text or "").strip():
         raise APIError(400, "give medications or text to check", "empty_input", "medications")
@@ -52,9 +51,9 @@ async def safety_check(body: SafetyRequest, request: Request,
 
 
 @router.get("/kb/search")
-async def kb_search(request: Request, q: str = Query(min_length=1, max_length=2000),
-                    k: int = Query(5, ge=1, le=50),
-                    _: Principal = Depends(principal)) -> dict[str, Any]:
+async def kb_search(request: Request, _: Caller,
+                    q: Annotated[str, Query(min_length=1, max_length=2000)],
+                    k: Annotated[int, Query(ge=1, le=50)] = 5) -> dict[str, Any]:
     """Search the configured knowledge base."""
     path = service(request).config.kb_path
     if not path:
@@ -65,7 +64,7 @@ async def kb_search(request: Request, q: str = Query(min_length=1, max_length=20
 
 
 @router.post("/notes")
-async def notes(request: Request, _: Principal = Depends(principal)) -> dict[str, Any]:
+async def notes(request: Request, _: Caller) -> dict[str, Any]:
     """Transcript -> structured note, from JSON or a multipart upload (field ``file``)."""
     body = await _note_request(request)
     svc = service(request)

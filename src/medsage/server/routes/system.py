@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 from medsage import __version__
-from medsage.server.auth import Principal
-from medsage.server.deps import admin, principal, service
+from medsage.server.deps import Admin, Caller, service
 
 router = APIRouter()
 STARTED = time.time()
@@ -39,15 +38,15 @@ async def healthz(request: Request) -> dict[str, Any]:
 
 
 @router.get("/v1/whoami", tags=["system"])
-async def whoami(who: Principal = Depends(principal)) -> dict[str, Any]:
+async def whoami(who: Caller) -> dict[str, Any]:
     """The calling key's id, name and role (the web workspace uses it to check a key)."""
     return {"key_id": who.key_id, "name": who.name, "role": who.role}
 
 
 @router.get("/v1/admin/audit", tags=["admin"])
-async def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000),
-                    key_id: str | None = Query(None, max_length=64),
-                    _: Principal = Depends(admin)) -> dict[str, Any]:
+async def audit_log(request: Request, _: Admin,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    key_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     """Recent audit rows (admin keys only)."""
     svc = service(request)
     rows = await anyio.to_thread.run_sync(lambda: svc.store.audit_rows(limit, key_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import random
@@ -91,9 +92,12 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
             raise DataError(f"{path}: expected a JSON list or object")
         return
     if fmt in ("csv", "csv-noheader"):
-        reader = csv.reader(text.splitlines())
-        for lineno, row in enumerate(reader, 1):
-            yield f"{path}:{lineno}", row
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            for row in reader:
+                yield f"{path}:{reader.line_num}", row
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from exc
         return
     raise DataError(f"unknown format {fmt}")
 

@@ -1,0 +1,100 @@
+"""Harness overhead: ``medsage bench`` vs a bare asyncio + openai SDK loop on the same stub.
+
+Both send the same exam prompts to a local OpenAI-compatible stub that answers at
+once, at the same concurrency; rounds alternate the order, and the median rate of
+each is compared. The medsage side is the full runner: task loading, prompt
+building, response cache (fresh), scoring, per-sample JSONL and the report.
+
+    python benchmarks/foundation/harness_overhead.py --data ../shared/data/exams/medqa_us_4options_test.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openai
+
+from medsage.runner import EvalConfig, get_task, run_eval
+
+
+async def bare(url: str, prompts: list[list[dict[str, str]]], concurrency: int) -> float:
+    client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(messages: list[dict[str, str]]) -> str:
+        async with sem:
+            r = await client.chat.completions.create(model="stub", messages=messages, max_tokens=128, temperature=0)
+            return r.choices[0].message.content or ""
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(m) for m in prompts))
+    wall = time.perf_counter() - start
+    await client.close()
+    return len(prompts) / wall
+
+
+async def medsage_rate(url: str, task: str, data: str | None, n: int, concurrency: int, tmp: Path, i: int) -> float:
+    cfg = EvalConfig(tasks=[task], model="openai/stub", model_options={"base_url": url, "api_key": "x"},
+                     data={"": data} if data else {}, concurrency=concurrency, limit=n,
+                     out_dir=tmp / f"run{i}", cache_path=tmp / f"cache{i}.sqlite", progress=False)
+    start = time.perf_counter()
+    res = await run_eval(cfg)
+    wall = time.perf_counter() - start
+    return res.summary["n"] / wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="medqa_us")
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--out", default="benchmarks/results/harness_overhead.json")
+    args = ap.parse_args()
+    task = get_task(args.task if args.data or args.task == "exam-sample" else "exam-sample")
+    samples = task.load(args.data).samples
+    prompts = [[m.to_dict() for m in task.messages(s)] for s in samples]
+    url = f"http://127.0.0.1:{args.port}/v1"
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("stub_server.py")),
+                               "--port", str(args.port), "--max-seconds", "900"])
+    try:
+        time.sleep(2.0)
+        bare_rates, ms_rates = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(args.rounds):
+                order = ("bare", "medsage") if i % 2 == 0 else ("medsage", "bare")
+                for side in order:
+                    if side == "bare":
+                        bare_rates.append(asyncio.run(bare(url, prompts, args.concurrency)))
+                    else:
+                        ms_rates.append(asyncio.run(medsage_rate(url, task.name, args.data, len(prompts),
+                                                                 args.concurrency, Path(tmp), i)))
+    finally:
+        server.terminate()
+        server.wait()
+    result = {
+        "task": task.name, "n": len(prompts), "concurrency": args.concurrency, "rounds": args.rounds,
+        "bare_samples_per_s": [round(x, 1) for x in bare_rates],
+        "medsage_samples_per_s": [round(x, 1) for x in ms_rates],
+        "ratio_of_medians": round(statistics.median(ms_rates) / statistics.median(bare_rates), 3),
+        "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "date": datetime.now(UTC).date().isoformat(),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

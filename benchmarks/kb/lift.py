@@ -1,0 +1,101 @@
+"""Lift: the same base model on exam tasks with and without ``--pipeline rag``.
+
+Runs each task twice through :func:`medsage.runner.run_eval` (same samples, same mode),
+then writes one report: accuracy with 95 % CI per arm, the difference, and an exact
+McNemar test on the paired per-item outcomes.
+
+    python benchmarks/kb/lift.py --model local/smollm2 --limit 200 --mode likelihood \
+        --task medqa_us=/work/shared/data/exams/medqa_us_4options_test.jsonl@benchmarks/out/medquad_bm25:bm25 \
+        --task cnmleqa=/work/shared/data/exams/cnmleqa_3k_2017_2020.json@benchmarks/out/kb_quality:hybrid \
+        --out benchmarks/kb/results_lift.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from math import comb
+from pathlib import Path
+
+from medsage.runner import EvalConfig, run_eval
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for b / c discordant pairs."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+def outcomes(run_dir: Path) -> dict[str, float]:
+    rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines() if line.strip()]
+    return {str(r["id"]): float(r.get("score") or 0.0) for r in rows}
+
+
+async def one(task: str, data: str, kb: str, mode_kb: str, a: argparse.Namespace) -> dict:
+    arms = {}
+    for arm, pipeline, popts in (("base", None, {}), ("rag", "rag", {"kb": kb, "k": a.k, "mode": mode_kb,
+                                                                     "evidence_chars": a.evidence_chars})):
+        t0 = time.perf_counter()
+        cfg = EvalConfig(tasks=[task], model=a.model, pipeline=pipeline, pipeline_options=popts, data={task: data},
+                         limit=a.limit, mode=a.mode, concurrency=a.concurrency,
+                         out_dir=Path(a.runs) / f"{task}_{arm}_{a.mode}", progress=False)
+        res = await run_eval(cfg)
+        summary = res.summary["tasks"][task]
+        arms[arm] = {"run_dir": str(res.run_dir), "n": summary["n"], "accuracy": summary["accuracy"],
+                     "ci95": summary["ci95"], "unparsed": summary["unparsed"], "errors": summary["errors"],
+                     "latency_p50_s": summary["latency_s"]["p50"], "prompt_tokens": summary["tokens"]["prompt"],
+                     "wall_s": round(time.perf_counter() - t0, 1)}
+        print(task, arm, json.dumps(arms[arm]), flush=True)
+    base, rag = outcomes(Path(arms["base"]["run_dir"])), outcomes(Path(arms["rag"]["run_dir"]))
+    ids = sorted(set(base) & set(rag))
+    b = sum(1 for i in ids if base[i] == 1 and rag[i] == 0)
+    c = sum(1 for i in ids if base[i] == 0 and rag[i] == 1)
+    return {"task": task, "data": data, "kb": kb, "retrieval_mode": mode_kb, "arms": arms,
+            "paired_n": len(ids), "delta": round(arms["rag"]["accuracy"] - arms["base"]["accuracy"], 4),
+            "rag_only_correct": c, "base_only_correct": b, "mcnemar_p": round(mcnemar_exact(b, c), 4)}
+
+
+async def main_async(a: argparse.Namespace) -> None:
+    result: dict = {"model": a.model, "mode": a.mode, "limit": a.limit, "k": a.k, "date": time.strftime("%Y-%m-%d"), "tasks": []}
+    for spec in a.task:
+        task, _, rest = spec.partition("=")
+        data, _, kbspec = rest.partition("@")
+        kb, _, mode_kb = kbspec.partition(":")
+        result["tasks"].append(await one(task, data, kb, mode_kb or "hybrid", a))
+        Path(a.out).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+def merge(paths: list[str], out: str) -> None:
+    """Combine per-task result files (tasks run in parallel processes) into one report."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    merged = {k: v for k, v in parts[0].items() if k != "tasks"} | {"tasks": [t for p in parts for t in p["tasks"]]}
+    Path(out).write_text(json.dumps(merged, indent=1))
+    print(json.dumps(merged, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--merge", nargs="+", default=None, help="merge these result files into --out and stop")
+    ap.add_argument("--model", default="local/smollm2")
+    ap.add_argument("--task", action="append", default=[], help="task=DATA@KB:MODE")
+    ap.add_argument("--limit", type=int, default=200)
+    ap.add_argument("--mode", default="likelihood")
+    ap.add_argument("--k", type=int, default=3)
+    ap.add_argument("--evidence-chars", type=int, default=800)
+    ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--runs", default="benchmarks/out/lift_runs")
+    ap.add_argument("--out", default="benchmarks/kb/results_lift.json")
+    a = ap.parse_args()
+    if a.merge:
+        return merge(a.merge, a.out)
+    asyncio.run(main_async(a))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m medsage``."""
+
+from medsage.cli import main
+
+main()

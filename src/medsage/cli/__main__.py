@@ -1,0 +1,5 @@
+"""``python -m medsage.cli``."""
+
+from medsage.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""``medsage kb``: build, update, inspect and search a knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medsage.errors import DataError
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    if sys.stderr.isatty() and (done == total or done % 256 < 32):
+        click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
+
+
+def _report(report: Any, as_json: bool, kb_dir: Path) -> None:
+    for problem in report.problems[:50]:
+        click.echo(f"skipped: {problem}", err=True)
+    if len(report.problems) > 50:
+        click.echo(f"skipped: … and {len(report.problems) - 50} more", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | {"kb": str(kb_dir)}, ensure_ascii=False, indent=1))
+        return
+    click.echo(
+        f"{kb_dir}: {report.chunks} chunks in the knowledge base; {report.documents} documents read "
+        f"(+{report.added} / -{report.removed} chunks, {report.embedded} embedded, "
+        f"{len(report.problems)} inputs skipped) in {report.seconds.get('total', 0):.1f}s"
+    )
+
+
+@click.group()
+def kb() -> None:
+    """Knowledge base: ingest MedQuAD, FDA labels and your own documents; search them.
+
+    Sources are KIND:PATH with KIND one of medquad, fda_labels, docs
+    (Markdown, text, HTML, PDF; English or Chinese).
+    """
+
+
+@kb.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder to write the KB to.")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--no-dense", is_flag=True, help="BM25 only: skip the embeddings (much faster to build).")
+@click.option("--dense-chars", type=int, default=400, show_default=True,
+              help="Characters of each chunk (title + section + text) that are embedded.")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def build(out: Path, sources: tuple[str, ...], no_dense: bool, dense_chars: int, as_json: bool) -> None:
+    """Build a knowledge base in OUT from SOURCES (replaces a KB already there)."""
+    from medsage.kb.build import build as do_build
+
+    report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=_progress)
+    _report(report, as_json, out)
+
+
+@kb.command()
+@click.option("--kb", "kb_dir", required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def add(kb_dir: Path, sources: tuple[str, ...], as_json: bool) -> None:
+    """Add SOURCES to a KB; documents with an id already present are replaced."""
+    from medsage.kb.build import add as do_add
+
+    _report(do_add(kb_dir, list(sources), progress=_progress), as_json, kb_dir)
+
+
+@kb.command()
+@click.option("--kb", "kb_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--doc", "docs", multiple=True, help="Document id to remove (repeatable).")
+@click.option("--source", "kinds", multiple=True, help="Remove every document of this source kind.")
+@click.option("--prefix", "prefixes", multiple=True, help="Remove documents whose id starts with this.")
+@click.option("--json", "as_json", is_flag=True)
+def remove(kb_dir: Path, docs: tuple[str, ...], kinds: tuple[str, ...], prefixes: tuple[str, ...], as_json: bool) -> None:
+    """Remove documents from a KB."""
+    from medsage.kb.build import remove as do_remove
+
+    if not (docs or kinds or prefixes):
+        raise DataError("say what to remove: --doc ID, --source KIND or --prefix TEXT")
+    _report(do_remove(kb_dir, docs, kinds, prefixes), as_json, kb_dir)
+
+
+@kb.command()
+@click.option("--kb", "kb_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def stats(kb_dir: Path, as_json: bool) -> None:
+    """Summarise a KB: documents and chunks by source and language, size, settings."""
+    from medsage.kb.search import KnowledgeBase
+
+    info = KnowledgeBase(kb_dir).stats()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{info['path']}  ({info['generation']}, updated {info['updated']})")
+    click.echo(f"  {info['documents']} documents, {info['chunks']} chunks, {info['bytes'] / 1e6:.1f} MB on disk")
+    for src, c in info["by_source"].items():
+        click.echo(f"  source {src}: {c['documents']} documents, {c['chunks']} chunks")
+    click.echo("  languages: " + ", ".join(f"{k} {v}" for k, v in info["by_language"].items()))
+    dense = info["dense"]
+    click.echo(f"  dense: {dense['model']}, first {dense['dense_chars']} chars embedded" if dense else "  dense: none (BM25 only)")
+
+
+@kb.command()
+@click.argument("query")
+@click.option("--kb", "kb_dir", required=True, type=click.Path(path_type=Path))
+@click.option("-k", "k", type=int, default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default="hybrid", show_default=True)
+@click.option("--source", "sources", multiple=True, help="Only this source kind (repeatable).")
+@click.option("--lang", "languages", multiple=True, help="Only chunks in this language: en, zh.")
+@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON list.")
+def search(query: str, kb_dir: Path, k: int, mode: str, sources: tuple[str, ...], languages: tuple[str, ...], as_json: bool) -> None:
+    """Search a KB for QUERY."""
+    from medsage.kb.search import MAX_QUERY_CHARS, KnowledgeBase
+
+    base = KnowledgeBase(kb_dir)
+    if len(query) > MAX_QUERY_CHARS:
+        click.echo(f"note: query cut to its first {MAX_QUERY_CHARS} characters", err=True)
+    hits = base.search(query, k=k, mode=mode, sources=sources, languages=languages)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        click.echo("no matches")
+    for h in hits:
+        c = h.chunk
+        click.echo(f"{h.rank:>3}. {h.score:.4f}  {c.title} — {c.section}  [{c.doc_id}, {c.source}, {c.language}]")
+        click.echo(f"     {c.url}")
+        click.echo("     " + " ".join(c.text.split())[:200])
