@@ -49,6 +49,23 @@ def evaluate(kb: KnowledgeBase, rows: list[dict], topic: bool) -> dict:
     return out
 
 
+def _rate(kb: KnowledgeBase, rows: list[dict], lang: str | None = None) -> float:
+    rows = [r for r in rows if lang is None or r["lang"] == lang]
+    return round(sum(covered(r["query"], kb.search(r["query"], k=5), r["lang"]) for r in rows) / max(1, len(rows)), 4)
+
+
+def coverage_only(a: argparse.Namespace) -> None:
+    kb = KnowledgeBase(a.kb)
+    result = json.loads(Path(a.out).read_text())
+    for path in a.sets:
+        rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()][: a.limit]
+        result["sets"][Path(path).stem]["covered"] = _rate(kb, rows)
+    off = [json.loads(line) for line in Path(a.offtopic).read_text(encoding="utf-8").splitlines()]
+    result["offtopic_covered"] = {lang: _rate(kb, off, lang) for lang in ("en", "zh")}
+    Path(a.out).write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    print(json.dumps({k: v.get("covered") for k, v in result["sets"].items()}), result["offtopic_covered"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kb", default="benchmarks/out/kb_quality")
@@ -56,7 +73,10 @@ def main() -> None:
     ap.add_argument("--offtopic", default="benchmarks/kb/queries_offtopic.jsonl")
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--out", default="benchmarks/kb/results_quality.json")
+    ap.add_argument("--coverage-only", action="store_true", help="recompute only the coverage rates in --out")
     a = ap.parse_args()
+    if a.coverage_only:
+        return coverage_only(a)
     kb = KnowledgeBase(a.kb)
     result: dict = {"kb": a.kb, "kb_stats": {k: kb.stats()[k] for k in ("documents", "chunks", "by_language", "dense")},
                     "date": time.strftime("%Y-%m-%d"), "sets": {}}

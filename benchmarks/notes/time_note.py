@@ -39,11 +39,14 @@ async def one(path: str, model: str, threads: int, fraction: float, strategy: st
     note = await make_note(tr, llm, NoteOptions(draft=DraftConfig(strategy=strategy),
                                                 grounding=GroundingConfig(use_embeddings=embed)))
     total = time.perf_counter() - t1
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     if llm is not None:
         await llm.aclose()
     return {"fraction": fraction, "turns": n, "words": sum(len(t.text.split()) for t in tr.turns),
             "audio_minutes": round(minutes, 2) if minutes else None, "model_load_s": round(load_s, 2),
-            "note_s": round(total, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "note_s": round(total, 2), "process_cpu_s": round(ru.ru_utime + ru.ru_stime, 1),
+            "load_avg_1m": round(__import__("os").getloadavg()[0], 1),
+            "peak_rss_mb": round(ru.ru_maxrss / 1024, 1),
             "stats": note.stats, "warnings": note.warnings[:5]}
 
 

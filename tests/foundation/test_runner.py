@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from medsage.errors import SpecError
-from medsage.models.mock import MockModel
 from medsage.runner import EvalConfig, run_eval
 
 from .conftest import FIX
@@ -40,15 +39,8 @@ def test_artefacts_and_summary(tmp_path: Path) -> None:
     assert "<script src" not in html and "https://" not in html  # self-contained, no CDN
 
 
-def test_cache_means_no_second_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = MockModel.generate
-
-    async def counting(self, messages, config):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return await real(self, messages, config)
-
-    monkeypatch.setattr(MockModel, "generate", counting)
+def test_cache_means_no_second_call(tmp_path: Path, mock_calls: list[int]) -> None:
+    calls = mock_calls
     asyncio.run(run_eval(cfg(tmp_path)))
     assert len(calls) == 12
     res = asyncio.run(run_eval(cfg(tmp_path, out_dir=tmp_path / "run2")))
@@ -56,7 +48,7 @@ def test_cache_means_no_second_call(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert res.summary["tasks"]["exam-sample"]["cached"] == 12
 
 
-def test_killed_run_resumes_without_asking_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_run_resumes_without_asking_twice(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     out, cache = tmp_path / "run", tmp_path / "c.sqlite"
     cmd = [sys.executable, "-m", "medsage.cli.__main__", "bench", "exam-sample", "--model", "mock/random",
            "-M", "delay=0.2", "--limit", "30", "--concurrency", "1", "--out", str(out), "--cache-path", str(cache)]
@@ -72,14 +64,7 @@ def test_killed_run_resumes_without_asking_twice(tmp_path: Path, monkeypatch: py
     done_before = len([ln for ln in samples.read_text().splitlines() if ln.strip()])
     assert 5 <= done_before < 30
 
-    calls = []
-    real = MockModel.generate
-
-    async def counting(self, messages, config):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return await real(self, messages, config)
-
-    monkeypatch.setattr(MockModel, "generate", counting)
+    calls = request.getfixturevalue("mock_calls")  # count only from the resumed run on
     res = asyncio.run(run_eval(EvalConfig(tasks=["exam-sample"], model="mock/random", model_options={"delay": 0.2},
                                           limit=30, concurrency=1, out_dir=out, cache_path=cache, progress=False)))
     ids = [json.loads(x)["id"] for x in samples.read_text().splitlines()]

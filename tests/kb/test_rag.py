@@ -66,11 +66,27 @@ async def test_cited_answer_is_verified(built_kb: Path) -> None:
 
 async def test_uncovered_question_is_declined_without_calling_model(built_kb: Path) -> None:
     model = Recorder("invented answer")
-    rag = get_pipeline("rag", model, {"kb": str(built_kb), "style": "answer"})
-    for q, phrase in (("How do I replace a car's timing belt?", "does not cover"), ("股票怎么买？", "没有涵盖")):
+    for q, lang, phrase in (("How do I replace a car's timing belt?", "en", "does not cover"),
+                            ("股票怎么买？", "zh", "没有涵盖")):
+        rag = get_pipeline("rag", model, {"kb": str(built_kb), "style": "answer", "languages": lang})
         out = (await rag.run(CaseState(Sample("x", q), (Message("user", q),)))).output
         assert out is not None and phrase in out.text and out.extras["covered"] is False
     assert model.calls == []
+
+
+def test_coverage_gate_rule() -> None:
+    from medsage.clinic.rag import covered
+    from medsage.kb.types import Chunk, Hit
+
+    en = Chunk("a#0.0", "a", "Asthma", "", "Asthma inflames the airways.", "medquad")
+    zh = Chunk("b#0.0", "b", "流感", "", "流感由流感病毒引起。", "docs", language="zh")
+    assert covered("What is asthma?", [Hit(en, 1.0, 1, margin=0.0)], "en")  # lexical overlap
+    assert covered("car engine repair", [Hit(en, 1.0, 1, margin=0.12)], "en")  # stands out
+    assert not covered("car engine repair", [Hit(en, 1.0, 1, margin=0.01)], "en")
+    # other-language hits cannot be judged, so the model is asked (and its citations checked)
+    assert covered("股票怎么买", [Hit(zh, 1.0, 1, margin=0.0), Hit(en, 0.5, 2, margin=0.0)], "zh")
+    assert not covered("股票怎么买", [Hit(zh, 1.0, 1, margin=0.0)], "zh")
+    assert not covered("anything", [], "en")
 
 
 INJECTION = """# Asthma inhaler technique

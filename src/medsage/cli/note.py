@@ -53,7 +53,9 @@ def note(transcript: str, lang: str, model: str, model_opts: tuple[str, ...], te
                        grounding=GroundingConfig(use_embeddings=embed), drop_unsupported=drop_unsupported,
                        icd_table=icd_table, sections=sections)
 
-    async def go() -> object:
+    from medsage.notes.schema import Note
+
+    async def go() -> Note:
         llm = None if strategy == "extractive" else get_model(model, options(model_opts))
         try:
             return await make_note(tr, llm, opts)
@@ -62,9 +64,6 @@ def note(transcript: str, lang: str, model: str, model_opts: tuple[str, ...], te
                 await llm.aclose()
 
     result = run(go())
-    from medsage.notes.schema import Note
-
-    assert isinstance(result, Note)  # noqa: S101 - internal invariant, not input validation
     if as_json:
         echo_json({**result.to_dict(), "transcript": tr.to_dict()})
     else:

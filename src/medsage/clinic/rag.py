@@ -204,19 +204,20 @@ def covered(query: str, hits: list[Hit], language: str, min_margin: float = 0.08
 
     Among hits in the question's language: one stands out from the background (dense
     margin ≥ ``min_margin``) or together they hold ``min_overlap`` of the question's
-    content words. With no hit in the question's language the gate cannot judge
-    (multilingual-e5-small margins do not separate on- from off-topic across languages,
-    see benchmarks/kb/README.md), so it lets the model answer: the model is told to say
-    when the evidence does not cover the question, and its citations are verified.
+    content words. Hits in other languages cannot be judged (multilingual-e5-small
+    margins do not separate on- from off-topic across languages, see
+    benchmarks/kb/README.md), so when there are any the gate lets the model answer: the
+    model is told to say when the evidence does not cover the question, and its
+    citations are verified. The gate therefore declines only same-language misses.
     """
     if not hits:
         return False
     same = [h for h in hits if h.chunk.language == language]
-    if not same:
-        return True
     if any(h.margin is not None and h.margin >= min_margin for h in same):
         return True
-    return lexical_support(query, "\n".join(h.chunk.index_text for h in same)) >= min_overlap
+    if same and lexical_support(query, "\n".join(h.chunk.index_text for h in same)) >= min_overlap:
+        return True
+    return len(same) < len(hits)
 
 
 def _citation(n: int, hit: Hit) -> Citation:

@@ -101,7 +101,7 @@ class Model(ABC):
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
         """Answer ``messages``."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources (threads, sockets, model memory)."""
 
 

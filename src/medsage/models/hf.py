@@ -41,7 +41,7 @@ class HFModel(Model):
             load_kw["gguf_file"] = option(opts, "gguf_file")
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(spec.model, **load_kw)
-            model = transformers.AutoModelForCausalLM.from_pretrained(spec.model, torch_dtype=dtype, **load_kw)
+            model: Any = transformers.AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype, **load_kw)
         except OSError as exc:
             raise ModelError(f"cannot load {spec.model}: {exc}") from exc
         adapter = option(opts, "adapter")
@@ -66,8 +66,11 @@ class HFModel(Model):
         torch = self._torch
         tok = self.tokenizer
         chat = [m.to_dict() for m in messages]
+        ids: Any
         if getattr(tok, "chat_template", None):
             ids = tok.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt")
+            if not hasattr(ids, "shape"):  # transformers 5 returns a BatchEncoding
+                ids = ids["input_ids"]
         else:
             text = "\n".join(f"{m['role']}: {m['content']}" for m in chat) + "\nassistant:"
             ids = tok(text, return_tensors="pt").input_ids
@@ -83,7 +86,7 @@ class HFModel(Model):
         with self._lock, torch.no_grad():
             out = self.model.generate(ids, **gen_kw)
         new = out.sequences[0, ids.shape[1]:]
-        text = tok.decode(new, skip_special_tokens=True)
+        text = str(tok.decode(new, skip_special_tokens=True))
         for stop in config.stop:
             if stop in text:
                 text = text[: text.index(stop)]
@@ -93,7 +96,7 @@ class HFModel(Model):
             values, idx = logp.topk(config.top_logprobs)
             top = {}
             for v, i in zip(values.tolist(), idx.tolist(), strict=True):
-                token = tok.decode([i])
+                token = str(tok.decode([i]))
                 top[token] = max(v, top.get(token, -1e9))
         return ModelOutput(text=text, model=self.name, usage=Usage(int(ids.shape[1]), int(new.shape[0])), top_logprobs=top)
 

@@ -8,6 +8,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
+from medsage.errors import MissingExtraError
 from medsage.notes.lexicon import concept_set
 from medsage.notes.templates import Template, split_sections
 
@@ -54,7 +55,10 @@ def rouge_tokens(pred: list[str], ref: list[str]) -> dict[str, dict[str, float]]
 
 @lru_cache(maxsize=1)
 def _en_scorer() -> Any:
-    from rouge_score import rouge_scorer
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as exc:
+        raise MissingExtraError("rouge-score", "notes", "English ROUGE") from exc
 
     return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=True)
 
@@ -97,7 +101,10 @@ def edit_effort(pred: str, ref: str, lang: str = "en") -> dict[str, float]:
     would not have to type or change if they started from the draft (0 = no better
     than writing from scratch).
     """
-    from rapidfuzz.distance import Levenshtein
+    try:
+        from rapidfuzz.distance import Levenshtein
+    except ImportError as exc:
+        raise MissingExtraError("rapidfuzz", "notes", "the edit-effort metric") from exc
 
     a = zh_tokens(pred) if lang == "zh" else pred.lower().split()
     b = zh_tokens(ref) if lang == "zh" else ref.lower().split()

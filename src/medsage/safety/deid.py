@@ -23,6 +23,7 @@ Modes:
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import hashlib
@@ -499,15 +500,32 @@ def _detect_names(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+class _Taken:
+    """Non-overlapping intervals with O(log n) overlap checks."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.starts, e - 1) - 1
+        return i >= 0 and self.ends[i] > s
+
+    def add(self, s: int, e: int) -> None:
+        i = bisect.bisect_left(self.starts, s)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
+
+
 def _resolve(text: str, cands: list[tuple[int, int, str, str, bool | None]]) -> list[Entity]:
     cands.sort(key=lambda c: (-_PRIORITY[c[2]], -(c[1] - c[0]), c[0]))
-    taken: list[tuple[int, int]] = []
+    taken = _Taken()
     chosen: list[tuple[int, int, str, str, bool | None]] = []
     for c in cands:
         s, e = c[0], c[1]
-        if any(s < te and ts < e for ts, te in taken):
+        if taken.overlaps(s, e):
             continue
-        taken.append((s, e))
+        taken.add(s, e)
         chosen.append(c)
     chosen.sort(key=lambda c: c[0])
     return [Entity(etype, s, e, text[s:e], rule=rule, valid=valid) for s, e, etype, rule, valid in chosen]
@@ -649,15 +667,17 @@ def reidentify(text: str, key: KeyStore | str | Path, *, lang: str = "auto") -> 
         orig = store.original(m.group(0))
         if orig is not None:
             spans.append((m.start(), m.end(), m.group(1), orig))
-    taken = [(s, e) for s, e, _, _ in spans]
-    for rule, rx in _DATE_RES:
+    taken = _Taken()
+    for s0, e0, _, _ in spans:
+        taken.add(s0, e0)
+    for _rule, rx in _DATE_RES:
         for m in rx.finditer(text):
-            if any(m.start() < te and ts < m.end() for ts, te in taken):
+            if taken.overlaps(m.start(), m.end()):
                 continue
             orig = shift_date(m.group(0), -store.date_shift_days)
             if orig is not None:
                 spans.append((m.start(), m.end(), "DATE", orig))
-                taken.append((m.start(), m.end()))
+                taken.add(m.start(), m.end())
     spans.sort()
     out: list[str] = []
     pos = 0

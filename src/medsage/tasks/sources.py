@@ -80,9 +80,10 @@ def fetch(url: str, cache_dir: Path | None = None, timeout: float = 60.0) -> Pat
         headers["Authorization"] = f"Bearer {token}"
     log.info("downloading %s", url)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
-            with tempfile.NamedTemporaryFile(dir=cache, delete=False) as tmp:
-                shutil.copyfileobj(resp, tmp)
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as resp, \
+                tempfile.NamedTemporaryFile(dir=cache, delete=False) as tmp:
+            shutil.copyfileobj(resp, tmp)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise DataError(f"cannot download {url}: {getattr(exc, 'reason', exc)}") from exc
     os.replace(tmp.name, target)

@@ -18,7 +18,7 @@ from medsage.tasks.exams.mmlu import subject_files
 
 SUBJECTS = ("anatomy", "clinical_knowledge", "college_medical_statistics", "college_medicine", "genetics",
             "nutrition", "professional_medicine", "traditional_chinese_medicine", "virology")
-HEADER = {"question": "Question", "answer": "Answer", "options": ("A", "B", "C", "D")}
+QUESTION, ANSWER, OPTIONS = "Question", "Answer", ("A", "B", "C", "D")
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
@@ -33,9 +33,9 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
         rows = list(read_rows(file, "csv"))
         if not rows:
             continue
-        header = rows[0][1]
+        header: list[str] = list(rows[0][1])
         col = {name: i for i, name in enumerate(header)}
-        missing = [h for h in (HEADER["question"], HEADER["answer"], *HEADER["options"]) if h not in col]
+        missing = [h for h in (QUESTION, ANSWER, *OPTIONS) if h not in col]
         if missing:
             result.problems.append(f"{rows[0][0]}: header lacks {', '.join(missing)}")
             continue
@@ -43,9 +43,9 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             if len(rec) < len(header):
                 result.problems.append(f"{where}: expected {len(header)} columns, got {len(rec)}")
                 continue
-            choices = {k: rec[col[k]] for k in HEADER["options"]}
+            choices = {k: rec[col[k]] for k in OPTIONS}
             meta = {"language": "zh", "discipline": subject, "question_type": "knowledge", "source": "CMMLU"}
-            make_sample(where, f"{subject}-{row}", rec[col[HEADER["question"]]], choices, rec[col[HEADER["answer"]]], meta, result)
+            make_sample(where, f"{subject}-{row}", rec[col[QUESTION]], choices, rec[col[ANSWER]], meta, result)
     return result
 
 

@@ -28,10 +28,12 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             result.problems.append(f"{where}: not a JSON object")
             continue
         choices = {k: rec.get(v) for k, v in OPTION_FIELDS.items()}
+        raw = rec.get(FIELDS["answer"])
         try:
-            answer = LETTERS[int(rec.get(FIELDS["answer"])) - base]
+            index = int(raw) - base if raw is not None else -1
+            answer = LETTERS[index] if index >= 0 else str(raw)
         except (TypeError, ValueError, IndexError):
-            answer = str(rec.get(FIELDS["answer"]))
+            answer = str(raw)
         meta = {
             "language": "en",
             "discipline": rec.get(FIELDS["discipline"]),
