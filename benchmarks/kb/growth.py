@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -141,6 +142,7 @@ def main() -> None:
     ap.add_argument("--speed", default="benchmarks/kb/results_speed.json")
     ap.add_argument("--out", default="benchmarks/kb/results_growth.json")
     ap.add_argument("--plot", default="benchmarks/kb/growth.png")
+    ap.add_argument("--append", action="store_true", help="add sizes to an existing --out (and re-plot)")
     a = ap.parse_args()
     if a.phase == "build":
         return phase_build(a.medquad, a.n, a.kb)
@@ -149,8 +151,10 @@ def main() -> None:
     speed = json.loads(Path(a.speed).read_text())
     per_chunk = 1.0 / speed["embedding_sample"]["chunks_per_s"]
     result: dict = {"date": time.strftime("%Y-%m-%d"), "embed_s_per_chunk_measured": round(per_chunk, 4), "sizes": []}
+    if a.append and Path(a.out).exists():
+        result = json.loads(Path(a.out).read_text())
     for n in a.sizes:
-        row: dict = {"chunks": n, "dense_embed_s_extrapolated": round(n * per_chunk, 0)}
+        row: dict = {"chunks": n, "dense_embed_s_extrapolated": round(n * per_chunk, 0), "loadavg": os.getloadavg()}
         build, wall = _child(["--phase", "build", "--n", str(n), "--kb", a.kb, "--medquad", a.medquad], a.timeout)
         row["build"] = build if build is not None else {"timeout_s": a.timeout}
         row["build_wall_s"] = round(wall, 1)

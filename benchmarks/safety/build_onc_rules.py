@@ -73,7 +73,7 @@ def main() -> int:
     seen = set()
     for fname, listname in (("onc_high_priority.csv", "onc_high_priority"),
                             ("onc_non_interruptive.csv", "onc_non_interruptive")):
-        for name_a, db_a, name_b, db_b in read_onc(args.ddi_dir / fname):
+        for name_a, _db_a, name_b, _db_b in read_onc(args.ddi_dir / fname):
             a, b = name_a.lower(), name_b.lower()
             for n in (a, b):
                 if n not in classes:

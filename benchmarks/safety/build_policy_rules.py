@@ -216,5 +216,5 @@ doc = {
     "source": "medsage policy rules (AMA Principles of Medical Ethics categories)",
     "categories": C,
 }
-json.dump(doc, open(OUT, "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
 print(len(C), sum(len(c["patterns"]) for c in C.values()))

@@ -175,5 +175,5 @@ doc = {
   "levels": ["self_care", "non_emergency", "emergency"],
   "rules": R,
 }
-json.dump(doc, open(OUT, "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
 print(len(R))

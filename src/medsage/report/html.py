@@ -34,7 +34,7 @@ def bar_chart(title: str, cells: dict[str, dict[str, Any]], pass_line: float | N
     if pass_line is not None:
         ax.axvline(pass_line, color="#a11", linestyle="--", linewidth=1)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.38, right=0.97, top=1 - 0.5 / fig.get_figheight(), bottom=0.5 / fig.get_figheight())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)

@@ -14,7 +14,13 @@ English and Chinese, failing closed:
 
 from medsage.safety.check import SafetyReport, check
 from medsage.safety.context import ContextMedication, PatientContext
-from medsage.safety.drugs import Medication, drug_names, extract_medications, get_dictionary, resolve
+from medsage.safety.drugs import (
+    Medication,
+    drug_names,
+    extract_medications,
+    get_dictionary,
+    resolve,
+)
 from medsage.safety.interactions import load_ddinter
 from medsage.safety.policy import PolicyResult
 from medsage.safety.policy import evaluate as evaluate_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -81,7 +81,7 @@ def data_path(name: str) -> Any:
     return resources.files("medsage").joinpath("data", "safety", name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_json(name: str) -> Any:
     return json.loads(data_path(name).read_text(encoding="utf-8"))
 

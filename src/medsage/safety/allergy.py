@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from medsage.safety._common import finding, load_json, msg
+from medsage.safety._common import finding, load_json, msg, sev_rank
 from medsage.safety.drugs import Medication, get_dictionary
 from medsage.types import Finding
 
@@ -99,10 +99,9 @@ def check_allergies(meds: list[Medication], allergies: list[str] | tuple[str, ..
                 continue
             best = None
             for rule in doc["rules"]:
-                if rule["allergen"] in classes and rule["target"] in entry.classes:
-                    if best is None or ["low", "moderate", "high", "critical"].index(rule["severity"]) > \
-                            ["low", "moderate", "high", "critical"].index(best["severity"]):
-                        best = rule
+                if rule["allergen"] in classes and rule["target"] in entry.classes and (
+                        best is None or sev_rank(rule["severity"]) > sev_rank(best["severity"])):
+                    best = rule
             if best is not None:
                 seen.add(key)
                 action = best["action"]

@@ -20,7 +20,12 @@ from medsage.safety.allergy import allergies_from_text, check_allergies
 from medsage.safety.context import PatientContext
 from medsage.safety.doses import check_doses
 from medsage.safety.drugs import DICTIONARY_SOURCE, Medication, extract, get_dictionary
-from medsage.safety.interactions import InteractionIndex, builtin_index, check_interactions, load_ddinter
+from medsage.safety.interactions import (
+    InteractionIndex,
+    builtin_index,
+    check_interactions,
+    load_ddinter,
+)
 from medsage.safety.policy import PolicyResult, evaluate
 from medsage.safety.populations import check_populations
 from medsage.safety.triage import TriageResult, triage
@@ -192,10 +197,10 @@ def check(
                 "没有可检查的内容：文本为空，且未提供患者信息或用药清单。"),
             VALIDATION_SOURCE, None, "block"))
     binary = any(f.type == "invalid_input" and f.severity == "high" for f in findings)
-    medications: list[Medication] = []
+    found: list[Medication] = []
     if text and not binary:
         text_meds, text_findings = extract(text, lang=lang, weight_kg=ctx.weight_kg)
-        medications.extend(text_meds)
+        found.extend(text_meds)
         findings.extend(text_findings)
     d = get_dictionary()
     from medsage.safety.dose_parse import parse_dose
@@ -233,7 +238,7 @@ def check(
                 from dataclasses import replace
 
                 dose = replace(dose, span=None)
-        medications.append(Medication(
+        found.append(Medication(
             drug_id=entry.id, name=entry.display, text=cm.name, span=None, source="context",
             match="fuzzy" if kind == "fuzzy" else kind, score=score, dose=dose,
             classes=tuple(sorted(entry.classes)), zh=entry.zh))
@@ -243,7 +248,7 @@ def check(
                 msg(lang, f"Context medication '{cm.name}' was read as {entry.display}; confirm the drug.",
                     f"患者用药“{cm.name}”按{entry.label('zh')}处理；请核实药名。"),
                 DICTIONARY_SOURCE, None, "annotate", drug=entry.id))
-    for i, raw in enumerate(extra_meds):
+    for raw in extra_meds:
         sub_meds, sub_findings = extract(raw, lang=lang, weight_kg=ctx.weight_kg, source="meds")
         if not sub_meds:
             findings.append(finding(
@@ -253,19 +258,19 @@ def check(
                 DICTIONARY_SOURCE, None, "warn", name=raw, source="meds"))
         from dataclasses import replace
 
-        medications.extend(replace(m, span=None) for m in sub_meds)
+        found.extend(replace(m, span=None) for m in sub_meds)
         findings.extend(replace(f, span=None) for f in sub_findings)
     # clinical checks
     if ddinter and index is None:
         index = builtin_index().merged(load_ddinter(ddinter))
-    findings.extend(check_interactions(medications, lang=lang, index=index))
-    findings.extend(check_doses(medications, ctx, lang=lang))
+    findings.extend(check_interactions(found, lang=lang, index=index))
+    findings.extend(check_doses(found, ctx, lang=lang))
     allergies = list(ctx.allergies)
     if text and not binary:
         allergies += [a for a in allergies_from_text(text) if a not in allergies]
     if allergies:
-        findings.extend(check_allergies(medications, allergies, lang=lang))
-    findings.extend(check_populations(medications, ctx, lang=lang))
+        findings.extend(check_allergies(found, allergies, lang=lang))
+    findings.extend(check_populations(found, ctx, lang=lang))
     tri = None
     pol = None
     if run_policy is None:
@@ -279,7 +284,7 @@ def check(
             findings.extend(tri.findings)
     findings = _dedupe(findings)
     findings.sort(key=lambda f: (-act_rank(f.action), -sev_rank(f.severity), f.span[0] if f.span else -1))
-    report = SafetyReport(findings=findings, medications=medications, lang=lang, triage=tri, policy=pol,
+    report = SafetyReport(findings=findings, medications=found, lang=lang, triage=tri, policy=pol,
                           context=ctx, checked_chars=len(text))
     report.elapsed_ms = (time.perf_counter() - start) * 1000
     return report

@@ -228,7 +228,7 @@ _MEDICAL_ID_RE = re.compile(
 _MEDICAL_ID_ZH_RE = re.compile(rf"(?:{_ID_KEYWORDS_ZH})\s*(?:为|是)?\s*[:：#]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9\-]{{2,24}})")
 _SSN_RE = re.compile(r"(?<![\d\-])\d{3}-\d{2}-\d{4}(?![\d\-])")
 
-_MONTHS = ("january february march april may june july august september october november december").split()
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _MON_ABBR = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)}
 _MON_ALT = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _DATE_RES = [
@@ -266,8 +266,8 @@ _ADDRESS_RES = [
         rf"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)\s*[\w\-]+)?"
         rf"(?:,?\s*\n?\s*(?:[A-Z][A-Za-z'\-]+\s){{0,3}}[A-Z][A-Za-z'\-]+,\s*(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?)?")),
     ("city_state_zip", re.compile(rf"(?:[A-Z][A-Za-z'\-]+\s){{0,3}}[A-Z][A-Za-z'\-]+,\s*(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?\b")),
-    ("military", re.compile(rf"(?:(?:PSC|Unit)\s+\d{{3,5}},?\s+Box\s+\d{{3,5}}|USN[SV]\s+[A-Z][a-z]+|USCGC\s+[A-Z][a-z]+)"
-                            rf"(?:\s*\n?\s*(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{{5}})?")),
+    ("military", re.compile(r"(?:(?:PSC|Unit)\s+\d{3,5},?\s+Box\s+\d{3,5}|USN[SV]\s+[A-Z][a-z]+|USCGC\s+[A-Z][a-z]+)"
+                            r"(?:\s*\n?\s*(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})?")),
     ("zh", re.compile(
         r"(?:[\u4e00-\u9fff]{2,8}?(?:省|自治区|特别行政区))?(?:[\u4e00-\u9fff]{1,7}?(?:市|州|盟|地区))?"
         r"[\u4e00-\u9fff]{1,8}?(?:区|县|旗|市)"
@@ -285,21 +285,10 @@ _EN_NAME_CUES = (
 _EN_TITLE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\.?[ \t]+(?P<n>[A-Z][a-zA-Z'\-]+(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z][a-zA-Z'\-]+){0,2})")
 _EN_CUE_RE = re.compile(rf"\b(?i:{_EN_NAME_CUES})[ \t]*[:\-][ \t]*(?P<n>[A-Z][a-zA-Z'\-]+(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z][a-zA-Z'\-]+){{0,2}})")
 _EN_AGE_CUE_RE = re.compile(r"\b(?P<n>[A-Z][a-z'\-]+(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z][a-z'\-]+){0,2})[ \t]+(?:is|was)[ \t]+an?[ \t]+\d{1,3}[- ](?:year|yr|month)")
-_EN_CUE_NOCOLON_RE = re.compile(rf"\b(?i:patient|spouse|wife|husband|mother|father|daughter|son|guardian|caregiver)[ \t]+(?P<n>[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){{1,2}})\b")
+_EN_CUE_NOCOLON_RE = re.compile(r"\b(?i:patient|spouse|wife|husband|mother|father|daughter|son|guardian|caregiver)[ \t]+(?P<n>[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})\b")
 _EN_CAP_SEQ = re.compile(r"\b(?P<n>[A-Z][a-z'\-]{1,20}(?:\s+[A-Z]\.)?(?:\s+(?:[A-Z][a-z'\-]{1,20}|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)){1,2})\b")
 _EN_LAST_FIRST = re.compile(r"\b(?P<n>[A-Z][a-z'\-]{2,20}),\s+(?P<f>[A-Z][a-z'\-]{2,20})\b")
-_NOT_NAME = set("""
-The A An And Or Of In On At For With By From To Patient Patients Doctor Dr Hospital Clinic Medical Center Department Emergency
-Room Unit Ward Service Name Date Phone Address Email Insurance Record Number History Physical Exam Assessment Plan Diagnosis
-Chief Complaint Present Illness Past Family Social Review Systems Medications Allergies Vital Signs Labs Imaging Impression
-Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August September October
-November December Mr Mrs Ms Miss He She They His Her Their This That These Those Today Yesterday Tomorrow No Yes Not None
-Street Avenue Road Lane Drive Court City County State Suite Apt Apartment Box North South East West New Blood Pressure Heart
-Rate Temperature Follow Up Discharge Admission Note Signed Attending Nurse Contact Son Daughter Wife Husband Mother Father
-Type Stage Grade Class Left Right Lower Upper Acute Chronic Normal Abnormal Positive Negative Mild Moderate Severe Sincerely
-Regards Thank Thanks Dear Hello Hi Please Call Visit Clinic Primary Care Team General Internal Medicine Surgery Cardiology
-Neurology Pediatrics Oncology Radiology Pathology Pharmacy Laboratory Report Results Summary Instructions Orders Status Post
-""".split())
+_NOT_NAME = set(["The", "A", "An", "And", "Or", "Of", "In", "On", "At", "For", "With", "By", "From", "To", "Patient", "Patients", "Doctor", "Dr", "Hospital", "Clinic", "Medical", "Center", "Department", "Emergency", "Room", "Unit", "Ward", "Service", "Name", "Date", "Phone", "Address", "Email", "Insurance", "Record", "Number", "History", "Physical", "Exam", "Assessment", "Plan", "Diagnosis", "Chief", "Complaint", "Present", "Illness", "Past", "Family", "Social", "Review", "Systems", "Medications", "Allergies", "Vital", "Signs", "Labs", "Imaging", "Impression", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December", "Mr", "Mrs", "Ms", "Miss", "He", "She", "They", "His", "Her", "Their", "This", "That", "These", "Those", "Today", "Yesterday", "Tomorrow", "No", "Yes", "Not", "None", "Street", "Avenue", "Road", "Lane", "Drive", "Court", "City", "County", "State", "Suite", "Apt", "Apartment", "Box", "North", "South", "East", "West", "New", "Blood", "Pressure", "Heart", "Rate", "Temperature", "Follow", "Up", "Discharge", "Admission", "Note", "Signed", "Attending", "Nurse", "Contact", "Son", "Daughter", "Wife", "Husband", "Mother", "Father", "Type", "Stage", "Grade", "Class", "Left", "Right", "Lower", "Upper", "Acute", "Chronic", "Normal", "Abnormal", "Positive", "Negative", "Mild", "Moderate", "Severe", "Sincerely", "Regards", "Thank", "Thanks", "Dear", "Hello", "Hi", "Please", "Call", "Visit", "Clinic", "Primary", "Care", "Team", "General", "Internal", "Medicine", "Surgery", "Cardiology", "Neurology", "Pediatrics", "Oncology", "Radiology", "Pathology", "Pharmacy", "Laboratory", "Report", "Results", "Summary", "Instructions", "Orders", "Status", "Post"])
 _ZH_NAME_CUES = (
     r"患者|病人|病患|患儿|姓名|病人姓名|患者姓名|家属|联系人|监护人|配偶|丈夫|妻子|儿子|女儿|父亲|母亲|主治医师|主治医生|经治医师|"
     r"住院医师|主任医师|副主任医师|医师签名|医生签名|签名|记录人|记录者|报告人|审核人|申请人|送检医师|护士|医师|医生|大夫|之子|之女"
@@ -405,9 +394,8 @@ def detect(text: str, *, lang: str = "auto") -> list[Entity]:
     for rule, rx in _ADDRESS_RES:
         for m in rx.finditer(text):
             add(m.start(), m.end(), "ADDRESS", rule)
-    names = _detect_names(text)
-    for s, e, rule in names:
-        add(s, e, "PERSON", rule)
+    for n_start, n_end, n_rule in _detect_names(text):
+        add(n_start, n_end, "PERSON", n_rule)
     return _resolve(text, cands)
 
 
@@ -541,10 +529,7 @@ def _parse_date(ent_text: str) -> tuple[dt.date, str, dict[str, Any]] | None:
             continue
         g = m.groupdict()
         try:
-            if g.get("mon"):
-                month = _MON_ABBR[g["mon"][:3].lower()]
-            else:
-                month = int(g["m"])
+            month = _MON_ABBR[g["mon"][:3].lower()] if g.get("mon") else int(g["m"])
             day = int(g["d"]) if g.get("d") else 1
             year = int(g["y"]) if g.get("y") else 2000
             if g.get("y") and len(g["y"]) == 2:

@@ -24,13 +24,13 @@ from medsage.types import Finding
 try:  # optional accelerators; pure-Python fallbacks keep the layer working without them
     import ahocorasick as _ahocorasick
 except ImportError:  # pragma: no cover - exercised only without pyahocorasick
-    _ahocorasick = None
+    _ahocorasick = None  # type: ignore[assignment]
 try:
     from rapidfuzz import process as _rf_process
     from rapidfuzz.distance import OSA as _OSA
 except ImportError:  # pragma: no cover
-    _rf_process = None
-    _OSA = None
+    _rf_process = None  # type: ignore[assignment]
+    _OSA = None  # type: ignore[assignment]
 
 DICTIONARY_SOURCE = "medsage bilingual drug dictionary (curated by medsage developers; ONC list generics)"
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -65,35 +65,13 @@ _NEGATION_AFTER = re.compile(
 )
 
 # words that may sit before a dose without being a drug name (for unknown-drug detection)
-_EN_STOPWORDS = set("""
-a an the take takes taking took give given giving dose doses dosing of with and or daily total about approx
-approximately max maximum min minimum weight weighs weighing is was were be been to at than from by on in for up over
-under only extra another additional initial loading then increase increased increasing decrease decreased reduce
-reduced tablet tablets tab tabs capsule capsules cap caps pill pills caplet caplets solution suspension syrup
-injection infusion cream ointment patch inhaler drops drop oral orally iv im po sc bolus dosage strength containing
-contains per each every plus also now currently previously extended release er xr sr cr la dr ir odt hcl sodium
-potassium calcium magnesium sulfate sulphate hydrochloride acetate mesylate maleate tartrate succinate besylate citrate
-phosphate chloride carbonate bicarbonate glucose dextrose saline water fluid fluids protein fat fiber fibre sugar salt
-alcohol caffeine prescribed prescribe rx meds med medication medications drug drugs dosed start started starting
-restart continue continued change changed switch switched to as needed prn stat bid tid qid qd od qhs weekly
-single double half twice once three four five two one her his their patient pt mg mcg ml units unit plus vs
-via when if after before around least most just nearly almost under over between range ranges received receives
-receive got gets get uses use used using administer administered administering inject injected injects infuse
-inhale inhaled apply applied mix mixed dilute diluted add added adding upto till until also morning evening night
-bedtime breakfast lunch dinner meal meals food day days week weeks hour hours hr hrs minute minutes month months year
-years old aged age kg lb lbs cm mmhg bpm temperature temp pulse bp hr rr spo2 sat lost gained gain loss ate eat drink
-drank drinks rice bread milk juice coffee tea beer wine cigarettes cigarette packs pack
-""".split())
+_EN_STOPWORDS = set(["a", "an", "the", "take", "takes", "taking", "took", "give", "given", "giving", "dose", "doses", "dosing", "of", "with", "and", "or", "daily", "total", "about", "approx", "approximately", "max", "maximum", "min", "minimum", "weight", "weighs", "weighing", "is", "was", "were", "be", "been", "to", "at", "than", "from", "by", "on", "in", "for", "up", "over", "under", "only", "extra", "another", "additional", "initial", "loading", "then", "increase", "increased", "increasing", "decrease", "decreased", "reduce", "reduced", "tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "pill", "pills", "caplet", "caplets", "solution", "suspension", "syrup", "injection", "infusion", "cream", "ointment", "patch", "inhaler", "drops", "drop", "oral", "orally", "iv", "im", "po", "sc", "bolus", "dosage", "strength", "containing", "contains", "per", "each", "every", "plus", "also", "now", "currently", "previously", "extended", "release", "er", "xr", "sr", "cr", "la", "dr", "ir", "odt", "hcl", "sodium", "potassium", "calcium", "magnesium", "sulfate", "sulphate", "hydrochloride", "acetate", "mesylate", "maleate", "tartrate", "succinate", "besylate", "citrate", "phosphate", "chloride", "carbonate", "bicarbonate", "glucose", "dextrose", "saline", "water", "fluid", "fluids", "protein", "fat", "fiber", "fibre", "sugar", "salt", "alcohol", "caffeine", "prescribed", "prescribe", "rx", "meds", "med", "medication", "medications", "drug", "drugs", "dosed", "start", "started", "starting", "restart", "continue", "continued", "change", "changed", "switch", "switched", "to", "as", "needed", "prn", "stat", "bid", "tid", "qid", "qd", "od", "qhs", "weekly", "single", "double", "half", "twice", "once", "three", "four", "five", "two", "one", "her", "his", "their", "patient", "pt", "mg", "mcg", "ml", "units", "unit", "plus", "vs", "via", "when", "if", "after", "before", "around", "least", "most", "just", "nearly", "almost", "under", "over", "between", "range", "ranges", "received", "receives", "receive", "got", "gets", "get", "uses", "use", "used", "using", "administer", "administered", "administering", "inject", "injected", "injects", "infuse", "inhale", "inhaled", "apply", "applied", "mix", "mixed", "dilute", "diluted", "add", "added", "adding", "upto", "till", "until", "also", "morning", "evening", "night", "bedtime", "breakfast", "lunch", "dinner", "meal", "meals", "food", "day", "days", "week", "weeks", "hour", "hours", "hr", "hrs", "minute", "minutes", "month", "months", "year", "years", "old", "aged", "age", "kg", "lb", "lbs", "cm", "mmhg", "bpm", "temperature", "temp", "pulse", "bp", "hr", "rr", "spo2", "sat", "lost", "gained", "gain", "loss", "ate", "eat", "drink", "drank", "drinks", "rice", "bread", "milk", "juice", "coffee", "tea", "beer", "wine", "cigarettes", "cigarette", "packs", "pack"])
 _ZH_STOP_TAIL = re.compile(
     r"(?:每次|每日|每天|一日|一天|一次|单次|剂量|用量|口服|服用|服|静滴|静推|静注|静脉|肌注|皮下|给予|予|加量至|减量至|"
     r"增至|减至|调整为|改为|加至|减为|共|总量|约|体重|日剂量|最大剂量|首剂|负荷量|维持量|剂|量|为|至|用|吃|喝|加|和|与|及|、|"
     r"片剂|胶囊剂|注射剂|片|胶囊|粒|注射液|缓释片|控释片|肠溶片|分散片|颗粒|口服液|混悬液|滴眼液|软膏|乳膏|气雾剂|吸入剂|栓|贴剂)$"
 )
-_ZH_STOPWORDS = set("""
-药 药物 中药 西药 这个药 那个药 止痛药 降压药 安眠药 消炎药 抗生素 退烧药 感冒药 胃药 尿量 出量 入量 饮水 补液 输液 失血 出血
-进食 体重 身高 年龄 血糖 血压 肌酐 剂量 用量 总量 每次 每日 每天 一次 患者 病人 孩子 儿童 小孩 医生 大夫 口服 服用 静滴 维持 负荷
-首剂 葡萄糖 生理盐水 盐水 氯化钠 注射用水 牛奶 米饭 水 酒 白酒 啤酒 烟 咖啡 茶
-""".split())
+_ZH_STOPWORDS = set(["药", "药物", "中药", "西药", "这个药", "那个药", "止痛药", "降压药", "安眠药", "消炎药", "抗生素", "退烧药", "感冒药", "胃药", "尿量", "出量", "入量", "饮水", "补液", "输液", "失血", "出血", "进食", "体重", "身高", "年龄", "血糖", "血压", "肌酐", "剂量", "用量", "总量", "每次", "每日", "每天", "一次", "患者", "病人", "孩子", "儿童", "小孩", "医生", "大夫", "口服", "服用", "静滴", "维持", "负荷", "首剂", "葡萄糖", "生理盐水", "盐水", "氯化钠", "注射用水", "牛奶", "米饭", "水", "酒", "白酒", "啤酒", "烟", "咖啡", "茶"])
 _ZH_FORM_RE = re.compile(r"([\u4e00-\u9fff]{2,10}?)(?:缓释片|控释片|肠溶片|分散片|咀嚼片|胶囊|注射液|颗粒|口服液|混悬液|滴眼液|软膏|乳膏|气雾剂|吸入剂|栓|贴剂|片)")
 _EN_DOSE_ANCHOR_RE = re.compile(
     r"(?:^|(?<=[\s,;:(\-•*+/]))(?P<name>[A-Za-z][A-Za-z\-]{2,}(?:\s+[A-Z][A-Za-z\-]{2,})?)\s*"
@@ -272,7 +250,7 @@ class DrugDictionary:
         low = lower_same_length(text)
         raw: list[tuple[int, int, str, str]] = []
         if self._automaton is not None:
-            for end_idx, (length, name, drug_id, kind) in self._automaton.iter(low):
+            for end_idx, (length, _name, drug_id, kind) in self._automaton.iter(low):
                 start = end_idx - length + 1
                 raw.append((start, end_idx + 1, drug_id, kind))
         elif self._regex is not None:  # pragma: no cover

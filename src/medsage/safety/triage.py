@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from medsage.safety._common import detect_lang, finding, finding_to_dict, load_json, msg, sentence_bounds
+from medsage.safety._common import (
+    detect_lang,
+    finding,
+    finding_to_dict,
+    load_json,
+    msg,
+    sentence_bounds,
+)
 from medsage.types import Finding
 
 LEVELS = ("self_care", "non_emergency", "emergency")
@@ -216,8 +223,13 @@ def triage(text: str, context: Any = None, *, lang: str = "auto") -> TriageResul
     fired: list[dict[str, Any]] = []
     findings: list[Finding] = []
     for rule in _compiled():
-        hits = [_group_hits(sample, g) for g in rule["_groups"]]
-        if not all(hits):
+        hits = []
+        for g in rule["_groups"]:  # lazily: most rules fail on their first group
+            h = _group_hits(sample, g)
+            if not h:
+                break
+            hits.append(h)
+        if len(hits) < len(rule["_groups"]):
             continue
         window = rule.get("window", 500)
         anchor = None

@@ -35,10 +35,10 @@ def read_medquad(root: Path, problems: list[str]) -> Iterator[Document]:
         if doc.tag == "doc":  # a few NINDS files use an older lower-case schema
             doc_id, collection = doc.get("docid"), doc.get("corpus")
             focus, pair_tag, q_tag, a_tag = "doctitle-focus", "pair", "question", "answer"
-        else:
-            doc_id, collection = doc.get("id"), doc.get("source")
+        else:  # <Document id=…>, or <DiseaseFile fid=…> in one CDC file
+            doc_id, collection = doc.get("id") or doc.get("fid"), doc.get("source")
             focus, pair_tag, q_tag, a_tag = "Focus", "QAPair", "Question", "Answer"
-        if doc.tag not in ("Document", "doc") or not doc_id:
+        if doc.tag not in ("Document", "doc", "DiseaseFile") or not doc_id:
             problems.append(f"{path}: no <Document id=…> root, skipped")
             continue
         sections = []
