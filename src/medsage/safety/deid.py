@@ -146,6 +146,11 @@ class KeyStore:
         self.dirty = True
         return tok
 
+    def remember_surface(self, shifted: str, original: str) -> None:
+        """Record the exact original of a shifted date whose form the shift made ambiguous."""
+        self.entries[_SURFACE + shifted] = {"type": "DATE", "original": original}
+        self.dirty = True
+
     def original(self, token: str) -> str | None:
         entry = self.entries.get(token)
         return entry["original"] if entry else None
@@ -228,6 +233,7 @@ _MEDICAL_ID_RE = re.compile(
 _MEDICAL_ID_ZH_RE = re.compile(rf"(?:{_ID_KEYWORDS_ZH})\s*(?:为|是)?\s*[:：#]?\s*(?P<v>[A-Za-z0-9][A-Za-z0-9\-]{{2,24}})")
 _SSN_RE = re.compile(r"(?<![\d\-])\d{3}-\d{2}-\d{4}(?![\d\-])")
 
+_SURFACE = "DATE-SURFACE:"
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _MON_ABBR = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)}
 _MON_ALT = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
@@ -628,6 +634,8 @@ def deidentify(text: str, *, mode: str = "pseudonymise", key: KeyStore | str | P
             new = shift_date(e.text, shift)
             if new is None:
                 new = store.token("DATE", e.text) if mode == "pseudonymise" else "[DATE]"
+            elif mode == "pseudonymise" and shift_date(new, -shift) != e.text:
+                store.remember_surface(new, e.text)  # e.g. "March" shifted to "May" reads back as "Mar"
         elif mode == "pseudonymise":
             new = store.token(e.type, e.text)
         else:
@@ -659,7 +667,7 @@ def reidentify(text: str, key: KeyStore | str | Path, *, lang: str = "auto") -> 
         for m in rx.finditer(text):
             if taken.overlaps(m.start(), m.end()):
                 continue
-            orig = shift_date(m.group(0), -store.date_shift_days)
+            orig = store.original(_SURFACE + m.group(0)) or shift_date(m.group(0), -store.date_shift_days)
             if orig is not None:
                 spans.append((m.start(), m.end(), "DATE", orig))
                 taken.add(m.start(), m.end())
