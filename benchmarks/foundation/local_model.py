@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--model", default="local/smollm2")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--shuffle", action="store_true", help="seeded random subset with --limit (seed 0)")
     ap.add_argument("--max-tokens", type=int, default=None, help="generation budget (default: the mode's)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default="benchmarks/out")
@@ -39,12 +40,13 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = (f"local_{args.task}_{args.mode}" + (f"_n{args.limit}" if args.limit else "")
+            + ("_shuffled" if args.shuffle else "")
             + (f"_max{args.max_tokens}" if args.max_tokens else ""))
     model_options = {"threads": args.threads} if args.threads else {}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = EvalConfig(tasks=[args.task], model=args.model, model_options=model_options,
-                         max_tokens=args.max_tokens, data={"": args.data} if args.data else {},
+                         max_tokens=args.max_tokens, shuffle=args.shuffle, data={"": args.data} if args.data else {},
                          mode=args.mode, limit=args.limit, concurrency=args.concurrency,
                          out_dir=out / name, cache_path=Path(tmp) / "cache.sqlite", progress=False)
         start = time.perf_counter()
@@ -54,6 +56,7 @@ def main() -> None:
     record = {
         "task": args.task, "mode": args.mode, "model": args.model, "n": t["n"],
         "max_tokens": args.max_tokens, "threads": args.threads or os.cpu_count(),
+        "subset": f"seeded random {args.limit} of the task" if args.shuffle and args.limit else None,
         "accuracy": t["accuracy"], "ci95": t["ci95"], "unparsed": t["unparsed"], "errors": t["errors"],
         "by": {k: {kk: vv["accuracy"] for kk, vv in v.items()} for k, v in t["by"].items() if k != "discipline"},
         "wall_s": round(wall, 1), "questions_per_min": round(60 * t["n"] / wall, 1),

@@ -1,8 +1,7 @@
 """An on-disk response cache keyed by (model, messages, generation parameters).
 
-SQLite in WAL mode: safe for concurrent readers and a single writer process,
-survives a killed run (every answer is committed as it arrives), so a rerun
-resumes without asking the model again.
+SQLite in WAL mode, written by a background thread: safe for concurrent readers
+and writers, and a rerun resumes without asking the model again.
 """
 
 from __future__ import annotations
@@ -10,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,47 +41,106 @@ class ResponseCache:
     """A persistent map from request key to :class:`ModelOutput`.
 
     Only successful outputs are stored: errors are retried on the next run.
+    Writes go through a background thread that commits whatever is queued as one
+    transaction, so the event loop never waits for SQLite; answers still in the
+    queue are served from memory. A killed process loses at most the answers of
+    the last few milliseconds from the cache (the runner's ``samples.jsonl`` still
+    holds every finished sample, so a resumed run does not ask them again).
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_cache_dir() / "responses.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = self._connect()
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, output TEXT NOT NULL)")
         self._db.commit()
+        self._pending: dict[str, str] = {}
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="medsage-cache-writer", daemon=True)
+        self._writer.start()
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _write_loop(self) -> None:
+        db = self._connect()
+        try:
+            while True:
+                item = self._queue.get()
+                batch: list[tuple[str, str]] = []
+                stop = item is None
+                if item is not None:
+                    batch.append(item)
+                while not stop and len(batch) < 512:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                    else:
+                        batch.append(nxt)
+                if batch:
+                    db.executemany("INSERT OR REPLACE INTO responses (key, output) VALUES (?, ?)", batch)
+                    db.commit()
+                    with self._lock:
+                        for key, value in batch:
+                            if self._pending.get(key) == value:
+                                del self._pending[key]
+                if stop:
+                    return
+        finally:
+            db.close()
 
     def get(self, key: str) -> ModelOutput | None:
         with self._lock:
-            row = self._db.execute("SELECT output FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
+            raw = self._pending.get(key)
+            if raw is None:
+                row = self._db.execute("SELECT output FROM responses WHERE key = ?", (key,)).fetchone()
+                raw = row[0] if row else None
+        if raw is None:
             return None
-        data = json.loads(row[0])
+        data = json.loads(raw)
         data["usage"] = Usage(**data.get("usage", {}))
         data["cached"] = True
         return ModelOutput(**data)
 
     def put(self, key: str, output: ModelOutput) -> None:
-        if output.error is not None:
+        if output.error is not None or self._closed:
             return
         data = {"text": output.text, "model": output.model, "latency_s": output.latency_s,
                 "usage": {"prompt_tokens": output.usage.prompt_tokens,
                           "completion_tokens": output.usage.completion_tokens},
                 "top_logprobs": output.top_logprobs, "error": None, "extras": output.extras}
+        raw = json.dumps(data, ensure_ascii=False, default=str)
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses (key, output) VALUES (?, ?)",
-                (key, json.dumps(data, ensure_ascii=False, default=str)),
-            )
-            self._db.commit()
+            self._pending[key] = raw
+        self._queue.put((key, raw))
+
+    def flush(self) -> None:
+        """Wait until every queued answer is committed."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return
+            time.sleep(0.005)
 
     def __len__(self) -> int:
+        self.flush()
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join()
         with self._lock:
             self._db.close()
 

@@ -1,0 +1,42 @@
+"""Print the README's foundation tables from the result JSON files in benchmarks/results/.
+
+    python benchmarks/foundation/table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def main() -> None:
+    rows = []
+    for path in sorted(RESULTS.glob("local_*.json")):
+        d = json.loads(path.read_text(encoding="utf-8"))
+        lang = d.get("by", {}).get("language", {})
+        tier = d.get("by", {}).get("tier", {})
+        rows.append(
+            f"| {d['task']}{' (seeded random subset)' if d.get('subset') else ''} | {d['mode']}{' (≤' + str(d['max_tokens']) + ' tokens)' if d.get('max_tokens') and d['mode'] == 'generate' else ''} "
+            f"| {d['n']} | {d['accuracy']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}] | {d['unparsed']} "
+            f"| {', '.join(f'{k} {v:.3f}' for k, v in lang.items()) or '—'} | {', '.join(f'{k} {v:.3f}' for k, v in tier.items()) or '—'} "
+            f"| {d['questions_per_min']} | {d['latency_p50_s']:.2f} | {d['peak_rss_mb']:.0f} | {d['threads']} "
+            f"| {d['loadavg_before'][0]:.1f} → {d['loadavg_after'][0]:.1f} |")
+    print("| task | mode | n | accuracy [95% CI] | unparsed | by language | by tier | questions/min | p50 s | peak RSS MB | threads | load avg (1 min) before → after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    ho = RESULTS / "harness_overhead.json"
+    if ho.is_file():
+        d = json.loads(ho.read_text(encoding="utf-8"))
+        print()
+        print("| n | concurrency | bare asyncio + openai SDK (samples/s) | medsage bench, end to end | medsage bench, answering phase | ratio end to end | ratio answering phase |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| {d['n']} | {d['concurrency']} | {', '.join(map(str, d['bare_samples_per_s']))} "
+              f"| {', '.join(map(str, d.get('medsage_samples_per_s_end_to_end', [])))} "
+              f"| {', '.join(map(str, d.get('medsage_samples_per_s_answering_phase', [])))} "
+              f"| {d.get('ratio_end_to_end')} | {d.get('ratio_answering_phase')} |")
+
+
+if __name__ == "__main__":
+    main()
