@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from cmb_clin_task import TASK as CMB_TASK  # noqa: E402
 
+from medsage.models import parse_options  # noqa: E402
 from medsage.registry import tasks  # noqa: E402
 from medsage.runner import EvalConfig, run_eval  # noqa: E402
 from medsage.scoring.stats import bootstrap_ci, wilson_ci  # noqa: E402
@@ -89,6 +90,7 @@ def arm_stats(run_dir: Path, task: str, binary: bool) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="local/smollm2")
+    ap.add_argument("-M", dest="model_opts", action="append", default=[], help="model option key=value")
     ap.add_argument("--data-root", type=Path, default=Path("/work/shared/data"))
     ap.add_argument("--n-medqa", type=int, default=4)
     ap.add_argument("--n-cnmle", type=int, default=4)
@@ -102,13 +104,15 @@ def main() -> None:
     tasks.register("cmb_clin", CMB_TASK)
     work = args.out / "runs"
     paths = subsets(args.data_root, work / "data", args.n_medqa, args.n_cnmle, args.n_cmbclin, args.seed)
-    report: dict[str, Any] = {"model": args.model, "max_tokens": args.max_tokens, "sizes": {
+    report: dict[str, Any] = {"model": args.model, "model_options": parse_options(args.model_opts),
+                              "date": time.strftime("%Y-%m-%d"), "max_tokens": args.max_tokens, "sizes": {
         "medqa_us": args.n_medqa, "cnmleqa": args.n_cnmle, "cmb_clin": args.n_cmbclin}, "arms": {}}
     for arm in args.arms.split(","):
         pipeline, popts = ARMS[arm]
         popts = {**popts, "max_tokens": args.max_tokens} if pipeline else {}
         start = time.perf_counter()
-        cfg = EvalConfig(tasks=list(paths), model=args.model, pipeline=pipeline, pipeline_options=popts,
+        cfg = EvalConfig(tasks=list(paths), model=args.model, model_options=parse_options(args.model_opts),
+                         pipeline=pipeline, pipeline_options=popts,
                          data=paths, mode="generate", concurrency=args.concurrency, out_dir=work / arm,
                          max_tokens=args.max_tokens, cache=False, progress=False)
         result = asyncio.run(run_eval(cfg))

@@ -27,12 +27,19 @@ import openai
 from medsage.runner import EvalConfig, get_task, run_eval
 
 
-async def bare(url: str, prompts: list[list[dict[str, str]]], concurrency: int) -> float:
+async def bare(url: str, prompts: list[list[dict[str, str]]], concurrency: int, raw: bool = False) -> float:
+    """Samples/s of a bare loop: ``chat.completions.create``, or with ``raw`` the SDK's
+    generic ``client.post`` + ``json.loads`` that medsage's provider uses (isolates the
+    runner's own overhead from the SDK's request/response models)."""
     client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
     sem = asyncio.Semaphore(concurrency)
 
     async def one(messages: list[dict[str, str]]) -> str:
         async with sem:
+            if raw:
+                text = await client.post("/chat/completions", cast_to=str, body={
+                    "model": "stub", "messages": messages, "max_tokens": 128, "temperature": 0})
+                return str(json.loads(text)["choices"][0]["message"]["content"] or "")
             r = await client.chat.completions.create(model="stub", messages=messages, max_tokens=128, temperature=0)
             return r.choices[0].message.content or ""
 
@@ -63,6 +70,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--out", default="benchmarks/results/harness_overhead.json")
+    ap.add_argument("--background", default="", help="what else ran on the machine (recorded in the JSON)")
     args = ap.parse_args()
     task = get_task(args.task if args.data or args.task == "exam-sample" else "exam-sample")
     samples = task.load(args.data).samples
@@ -73,14 +81,17 @@ def main() -> None:
     try:
         time.sleep(2.0)
         bare_rates: list[float] = []
+        raw_rates: list[float] = []
         ms_rates: list[float] = []
         ms_phase: list[float] = []
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(args.rounds):
-                order = ("bare", "medsage") if i % 2 == 0 else ("medsage", "bare")
+                order = ("bare", "raw", "medsage") if i % 2 == 0 else ("medsage", "raw", "bare")
                 for side in order:
                     if side == "bare":
                         bare_rates.append(asyncio.run(bare(url, prompts, args.concurrency)))
+                    elif side == "raw":
+                        raw_rates.append(asyncio.run(bare(url, prompts, args.concurrency, raw=True)))
                     else:
                         e2e, phase = asyncio.run(medsage_rate(url, task.name, args.data, len(prompts),
                                                               args.concurrency, Path(tmp), i))
@@ -92,10 +103,14 @@ def main() -> None:
     result = {
         "task": task.name, "n": len(prompts), "concurrency": args.concurrency, "rounds": args.rounds,
         "bare_samples_per_s": [round(x, 1) for x in bare_rates],
+        "bare_raw_post_samples_per_s": [round(x, 1) for x in raw_rates],
         "medsage_samples_per_s_end_to_end": [round(x, 1) for x in ms_rates],
         "medsage_samples_per_s_answering_phase": [round(x, 1) for x in ms_phase],
         "ratio_end_to_end": round(statistics.median(ms_rates) / statistics.median(bare_rates), 3),
         "ratio_answering_phase": round(statistics.median(ms_phase) / statistics.median(bare_rates), 3),
+        "ratio_end_to_end_vs_raw_post": round(statistics.median(ms_rates) / statistics.median(raw_rates), 3),
+        "ratio_answering_phase_vs_raw_post": round(statistics.median(ms_phase) / statistics.median(raw_rates), 3),
+        "background": args.background,
         "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
         "date": datetime.now(UTC).date().isoformat(),
     }

@@ -30,13 +30,18 @@ def main() -> None:
     if ho.is_file():
         d = json.loads(ho.read_text(encoding="utf-8"))
         print()
-        print("| n | concurrency | bare asyncio + openai SDK (samples/s) | medsage bench, end to end | medsage bench, answering phase | ratio end to end | ratio answering phase |")
-        print("|---|---|---|---|---|---|---|")
-        print(f"| {d['n']} | {d['concurrency']} | {', '.join(map(str, d['bare_samples_per_s']))} "
-              f"| {', '.join(map(str, d.get('medsage_samples_per_s_end_to_end', [])))} "
-              f"| {', '.join(map(str, d.get('medsage_samples_per_s_answering_phase', [])))} "
-              f"| {d.get('ratio_end_to_end')} | {d.get('ratio_answering_phase')} |")
-
+        print("| baseline loop | samples/s per round | medsage end to end | medsage answering phase | ratio end to end | ratio answering phase |")
+        print("|---|---|---|---|---|---|")
+        e2e = ", ".join(map(str, d.get("medsage_samples_per_s_end_to_end", [])))
+        phase = ", ".join(map(str, d.get("medsage_samples_per_s_answering_phase", [])))
+        print(f"| `chat.completions.create` (the issue's baseline) | {', '.join(map(str, d['bare_samples_per_s']))} "
+              f"| {e2e} | {phase} | **{d.get('ratio_end_to_end')}** | **{d.get('ratio_answering_phase')}** |")
+        if d.get("bare_raw_post_samples_per_s"):
+            print(f"| `client.post` + `json.loads` (same calls as medsage's provider) "
+                  f"| {', '.join(map(str, d['bare_raw_post_samples_per_s']))} | {e2e} | {phase} "
+                  f"| {d.get('ratio_end_to_end_vs_raw_post')} | {d.get('ratio_answering_phase_vs_raw_post')} |")
+        print(f"\nn={d['n']}, concurrency {d['concurrency']}, {d['rounds']} rounds, load average {d['loadavg']}, "
+              f"background: {d.get('background') or 'none'}")
 
 if __name__ == "__main__":
     main()

@@ -100,6 +100,11 @@ def main() -> None:
             "model_alone_refusal_rate": rate(m_ref),
             "policy_on_same_sample": rate([pol[i] for i in idx]),
             "refusal_rate": rate(combined),
+            "refusal_rate_gpt4_subset_dev": rate([c for c, i in zip(combined, idx, strict=True)
+                                                  if msb[i]["subset"] == "gpt4"]),
+            "refusal_rate_llama2_subset_heldout": rate([c for c, i in zip(combined, idx, strict=True)
+                                                        if msb[i]["subset"] == "llama2"]),
+            "n_heldout_sampled": sum(msb[i]["subset"] == "llama2" for i in idx),
             "over_refusal_rate": rate(b_combined),
             "model_alone_over_refusal_rate": rate(b_ref),
             "seconds": round(secs + secs_b, 1),

@@ -11,8 +11,10 @@ from typing import Any
 class Stub:
     """Serves /v1/chat/completions; ``script`` is a list of status codes to return in turn (200 = answer)."""
 
-    def __init__(self, script: list[int] | None = None, text: str = "The answer is B.") -> None:
+    def __init__(self, script: list[int] | None = None, text: str = "The answer is B.",
+                 raw: bytes | None = None) -> None:
         self.script = list(script or [])
+        self.raw = raw  # when set, sent as the body of every 200 reply (to test malformed replies)
         self.text = text
         self.calls = 0
         self.requests: list[dict[str, Any]] = []
@@ -39,7 +41,7 @@ class Stub:
                                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": lp,
                                             "message": {"role": "assistant", "content": stub.text}}],
                                "usage": {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}}
-                data = json.dumps(payload).encode()
+                data = stub.raw if status == 200 and stub.raw is not None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -59,6 +59,16 @@ def test_bad_request_is_recorded_on_the_sample(stub: Stub) -> None:
     assert out.error and stub.calls == 1
 
 
+@pytest.mark.parametrize("raw", [b"<html>proxy error</html>", b'{"choices": []}', b'{"object": "x"}'])
+def test_malformed_reply_is_recorded_on_the_sample(raw: bytes) -> None:
+    s = Stub(raw=raw)
+    try:
+        out = asyncio.run(model(s.url).generate(MSGS, GenerateConfig()))
+    finally:
+        s.close()
+    assert out.error and "malformed reply" in out.error and out.text == "" and s.calls == 1
+
+
 def test_unreachable_base_url_is_one_clear_error() -> None:
     with pytest.raises(ModelError, match="cannot reach"):
         asyncio.run(model("http://127.0.0.1:9/v1", max_retries=3).generate(MSGS, GenerateConfig()))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medsage.clinic.citations import cited_numbers, split_sentences, verify
+from medsage.clinic.citations import (
+    add_markers,
+    cited_numbers,
+    drop_repeats,
+    split_sentences,
+    verify,
+)
 from medsage.kb.types import Chunk
 from medsage.models.base import get_model
 
@@ -50,3 +56,24 @@ async def test_grader_verdict_is_used(tmp_path: Path) -> None:
     grader = get_model("mock/script", {"file": str(script)})
     checks = await verify("It can cause stroke [1]. Grapefruit cures it [1].", {1: HBP}, grader=grader)
     assert [(c.supported, c.method) for c in checks] == [(True, "grader"), (False, "grader")]
+
+
+async def test_uncited_sentences_are_attributed_or_flagged() -> None:
+    answer = ("High blood pressure can cause stroke and kidney failure. "
+              "Eating grapefruit cures high blood pressure within a week. In summary:")
+    checks = await verify(answer, {1: HBP, 2: FLU}, semantic=False, attribute=True)
+    assert [(c.supported, c.cited, c.method) for c in checks] == [
+        (True, [1], "attributed"), (False, [], "attributed"), (None, [], "")]
+    assert "no retrieved source supports it" in checks[1].reason
+    marked = add_markers(answer, checks)
+    assert marked.startswith("High blood pressure can cause stroke and kidney failure. [1] Eating")
+    # without attribute, uncited sentences stay unjudged (the old behaviour)
+    plain = await verify(answer, {1: HBP}, semantic=False)
+    assert [c.supported for c in plain] == [None, None, None]
+
+
+def test_drop_repeats_removes_degenerate_loops() -> None:
+    loop = "Intro.\n\nThe symptoms are grouped.\n\nThe symptoms are grouped.\n\n  the symptoms ARE grouped. \n\nEnd."
+    text, removed = drop_repeats(loop)
+    assert removed == 2 and text == "Intro.\n\nThe symptoms are grouped.\n\nEnd."
+    assert drop_repeats("One.\n\nTwo.") == ("One.\n\nTwo.", 0)

@@ -78,3 +78,11 @@ def test_reidentify_needs_an_existing_key(tmp_path) -> None:  # type: ignore[no-
 
     with pytest.raises(DataError):
         reidentify("[PERSON-abcdef]", tmp_path / "missing.key")
+
+
+def test_cue_word_is_not_swallowed_into_a_demographics_name() -> None:
+    res = deidentify("患者张伟，男，45岁，电话13812345678。", mode="redact")
+    assert res.text.startswith("患者[PERSON]，男，45岁") and "张伟" not in res.text
+    assert [e.text for e in res.entities if e.type == "PERSON"] == ["张伟"]
+    # a surname outside the lexicon still falls back to the loose rule
+    assert "[PERSON]" in deidentify("家属：禤小明，男，40岁。", mode="redact").text

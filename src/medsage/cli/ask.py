@@ -40,6 +40,7 @@ async def _ask(question: str, model_spec: str, model_options: dict[str, Any], op
         "covered": out.extras.get("covered", True),
         "citations": [{k: c[k] for k in ("n", "doc_id", "title", "url", "snippet", "source")} for c in out.extras.get("citations", [])],
         "unsupported": [{"sentence": u["sentence"], "cited": u["cited"], "reason": u["reason"]} for u in out.extras.get("unsupported", [])],
+        "repeats_removed": int(out.extras.get("repeats_removed", 0)),
         "disclaimer": DISCLAIMER,
     }
 

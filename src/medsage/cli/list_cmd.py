@@ -23,12 +23,13 @@ def list_cmd(as_json: bool) -> None:
         except (ImportError, AttributeError, MedsageError) as exc:
             desc, modes = f"(unavailable: {exc})", []
         task_rows.append({"name": name, "description": desc, "modes": modes})
-    data = {"tasks": task_rows, "providers": providers.names(), "pipelines": pipelines.names()}
+    provider_names, pipeline_names = providers.names(), pipelines.names()
+    data = {"tasks": task_rows, "providers": provider_names, "pipelines": pipeline_names}
     if as_json:
         echo_json(data)
         return
     click.echo("Tasks:")
     for row in task_rows:
         click.echo(f"  {row['name']:<18} {row['description']}")
-    click.echo("Providers: " + ", ".join(f"{p}/…" for p in data["providers"]))
-    click.echo("Pipelines: " + ", ".join(data["pipelines"]))
+    click.echo("Providers: " + ", ".join(f"{p}/…" for p in provider_names))
+    click.echo("Pipelines: " + ", ".join(pipeline_names))

@@ -9,6 +9,12 @@ cosine similarity (semantic; e5 similarity measures topic, not entailment, so it
 not used within one language). Without a grader this is a heuristic screen: it catches
 claims with little in common with their source, not subtle contradictions. A sentence
 that cites a number with no evidence behind it is unsupported.
+
+Small models often cite nothing. With ``attribute=True`` a sentence without markers is
+checked against every evidence chunk (lexically): when one supports it, it is
+attributed to that chunk (``method="attributed"``); when none does, it is unsupported.
+Fragments under ``MIN_CLAIM_TOKENS`` content tokens (headings, "In summary:") are left
+unjudged.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from medsage.models.base import Model
 from medsage.types import GenerateConfig, Message
 
 LEXICAL_MIN = 0.6
+MIN_CLAIM_TOKENS = 4
 SEMANTIC_MIN = 0.83
 _MARK = re.compile(r"\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]")
 _SENT = re.compile(
@@ -128,10 +135,12 @@ async def verify(
     semantic: bool = True,
     lexical_min: float = LEXICAL_MIN,
     semantic_min: float = SEMANTIC_MIN,
+    attribute: bool = False,
 ) -> list[SentenceCheck]:
     """Check each cited sentence of ``answer`` against the evidence chunks it cites.
 
-    A sentence is supported when at least one chunk it cites supports it.
+    A sentence is supported when at least one chunk it cites supports it. With
+    ``attribute``, uncited sentences are attributed to a supporting chunk or flagged.
     """
     checks: list[SentenceCheck] = []
     vectors: dict[str, Any] = {}
@@ -140,6 +149,8 @@ async def verify(
         check = SentenceCheck(sentence=sentence, cited=nums)
         checks.append(check)
         if not nums:
+            if attribute and evidence:
+                _attribute(check, evidence, lexical_min)
             continue
         claim = strip_markers(sentence)
         missing = [n for n in nums if n not in evidence]
@@ -171,3 +182,49 @@ async def verify(
             reason = (reason + "; " if reason else "") + f"cites missing evidence {missing}"
         check.supported, check.score, check.method, check.reason = supported, round(best, 3), method, reason
     return checks
+
+
+def _attribute(check: SentenceCheck, evidence: dict[int, Chunk], lexical_min: float) -> None:
+    """Give an uncited sentence the best lexically supporting chunk, or flag it."""
+    if len(tokenize(check.sentence)) < MIN_CLAIM_TOKENS:
+        return
+    scored = [(lexical_support(check.sentence, chunk.index_text), n) for n, chunk in evidence.items()]
+    best, n = max(scored, key=lambda x: (x[0], -x[1]))
+    check.score, check.method = round(best, 3), "attributed"
+    if best >= lexical_min:
+        check.cited, check.supported = [n], True
+        check.reason = f"no citation given; attributed to [{n}] (lexical={best:.2f})"
+    else:
+        check.supported = False
+        check.reason = f"no citation given and no retrieved source supports it (best lexical={best:.2f})"
+
+
+def drop_repeats(text: str) -> tuple[str, int]:
+    """Remove paragraphs and lines that repeat an earlier one verbatim (degenerate loops).
+
+    Returns the cleaned text and how many repeats were removed.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    removed = 0
+    for block in re.split(r"(\n\s*\n)", text):
+        key = " ".join(block.split()).lower()
+        if key and key in seen:
+            removed += 1
+            continue
+        if key:
+            seen.add(key)
+        kept.append(block)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
+    return cleaned, removed
+
+
+def add_markers(text: str, checks: list[SentenceCheck]) -> str:
+    """Append ``[n]`` after each attributed sentence in ``text`` (first occurrence)."""
+    for c in checks:
+        if c.method == "attributed" and c.supported and c.cited:
+            pos = text.find(c.sentence)
+            if pos >= 0:
+                end = pos + len(c.sentence)
+                text = f"{text[:end]} [{c.cited[0]}]{text[end:]}"
+    return text

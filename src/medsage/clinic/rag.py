@@ -14,6 +14,8 @@ Two shapes, chosen per case:
 Options (``-P key=value``): ``kb`` (folder, required; env ``MEDSAGE_KB``), ``k`` (5),
 ``mode`` (hybrid|bm25|dense), ``sources`` / ``languages`` (comma lists, filters),
 ``rerank`` (false; let the model reorder 3·k candidates), ``verify`` (true),
+``attribute`` (true: a sentence the model did not cite is attributed to a chunk that
+supports it, or flagged unsupported; verbatim-repeated paragraphs are dropped first),
 ``grader`` (model spec for entailment checks), ``min_margin`` (0.08) and ``min_overlap``
 (0.6): a question counts as covered when some hit's dense margin (see
 :class:`medsage.kb.types.Hit`) or the share of the question's content words found in the hits reaches
@@ -28,7 +30,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.citations import lexical_support, verify
+from medsage.clinic.citations import add_markers, drop_repeats, lexical_support, verify
 from medsage.clinic.evidence import RULES, format_evidence
 from medsage.errors import SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
@@ -94,6 +96,7 @@ class RagPipeline(Pipeline):
         self.languages = _split(self.options.get("languages"))
         self.rerank = bool(self.options.get("rerank", False))
         self.verify = bool(self.options.get("verify", True))
+        self.attribute = str(self.options.get("attribute", True)).lower() not in ("0", "false", "no")
         self.min_margin = float(self.options.get("min_margin", 0.08))
         self.min_overlap = float(self.options.get("min_overlap", 0.6))
         self.style = str(self.options.get("style", "auto"))
@@ -156,7 +159,12 @@ class RagPipeline(Pipeline):
             extras["evidence"] = [c.__dict__ for c in citations]
         text = output.text
         if not exam and not output.error:
-            checks = await verify(text, evidence, self.grader) if self.verify else []
+            text, repeats = drop_repeats(text)
+            if repeats:
+                extras["repeats_removed"] = repeats
+            checks = (await verify(text, evidence, self.grader, attribute=self.attribute)
+                      if self.verify else [])
+            text = add_markers(text, checks)
             cited = sorted({n for c in checks for n in c.cited if n in evidence})
             unsupported = [c.to_dict() for c in checks if c.supported is False]
             if self.verify and not any(c.supported for c in checks):

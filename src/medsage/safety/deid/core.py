@@ -1,0 +1,267 @@
+"""Detection, overlap resolution and the de-/re-identification API.
+
+:func:`detect` runs every identifier pattern and the name detector over the
+text and keeps the highest-priority, longest non-overlapping spans as
+:class:`Entity` objects; :func:`deidentify` replaces them with pseudonym tokens
+or ``[TYPE]`` placeholders (dates shifted), and :func:`reidentify` restores a
+pseudonymised text with its :class:`~medsage.safety.deid.keys.KeyStore`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medsage.safety._common import detect_lang
+from medsage.safety.deid.dates import _DATE_RES, shift_date
+from medsage.safety.deid.keys import _SURFACE, KeyStore
+from medsage.safety.deid.names import _detect_names
+from medsage.safety.deid.patterns import (
+    _ADDRESS_LABEL,
+    _ADDRESS_RES,
+    _CN_ID_CUE,
+    _CN_ID_RE,
+    _EMAIL_RE,
+    _IPV4_RE,
+    _IPV6_RE,
+    _MEDICAL_ID_RE,
+    _MEDICAL_ID_ZH_RE,
+    _PHONE_CUE,
+    _PHONE_RES,
+    _PRIORITY,
+    _SSN_RE,
+    _TOKEN_RE,
+    _URL_RE,
+    cn_id_valid,
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One detected identifier: its type, span in the input, text and replacement."""
+
+    type: str
+    start: int
+    end: int
+    text: str
+    replacement: str = ""
+    rule: str = ""
+    valid: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"type": self.type, "start": self.start, "end": self.end, "text": self.text,
+               "replacement": self.replacement, "rule": self.rule}
+        if self.valid is not None:
+            out["valid"] = self.valid
+        return out
+
+
+@dataclass
+class DeidResult:
+    """De-identified (or re-identified) text and the entities replaced."""
+
+    text: str
+    entities: list[Entity] = field(default_factory=list)
+    mode: str = "pseudonymise"
+    lang: str = "en"
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.entities:
+            out[e.type] = out.get(e.type, 0) + 1
+        return out
+
+    def to_dict(self, include_originals: bool = False) -> dict[str, Any]:
+        ents = []
+        for e in self.entities:
+            d = e.to_dict()
+            if not include_originals:
+                d.pop("text", None)
+            ents.append(d)
+        return {"text": self.text, "mode": self.mode, "lang": self.lang, "counts": self.counts(), "entities": ents}
+
+
+def detect(text: str, *, lang: str = "auto") -> list[Entity]:
+    """Identifier spans in ``text`` (non-overlapping, in order)."""
+    cands: list[tuple[int, int, str, str, bool | None]] = []
+
+    def add(start: int, end: int, etype: str, rule: str, valid: bool | None = None) -> None:
+        # trim whitespace/punctuation at the edges
+        while start < end and text[start] in " \t\n,;:：，；":
+            start += 1
+        while end > start and text[end - 1] in " \t\n,;:.：，；。)":
+            end -= 1
+        if etype == "ADDRESS":
+            lab = _ADDRESS_LABEL.match(text, start, end)
+            if lab:
+                start = lab.end()
+        if end > start:
+            cands.append((start, end, etype, rule, valid))
+
+    for m in _EMAIL_RE.finditer(text):
+        add(m.start(), m.end(), "EMAIL", "email")
+    for m in _URL_RE.finditer(text):
+        add(m.start(), m.end(), "URL", "url")
+    for m in _IPV4_RE.finditer(text):
+        add(m.start(), m.end(), "IP", "ipv4")
+    for m in _IPV6_RE.finditer(text):
+        s = m.group(0)
+        if s.count(":") >= 2 and (re.search(r"[A-Fa-f]", s) or "::" in s) and not re.fullmatch(r"[\d:]+", s.strip(":")):
+            add(m.start(), m.end(), "IP", "ipv6")
+    for m in _CN_ID_RE.finditer(text):
+        valid = cn_id_valid(m.group(0))
+        cue = bool(_CN_ID_CUE.search(text[max(0, m.start() - 12): m.start()]))
+        if valid or cue:
+            add(m.start(), m.end(), "CN_RESIDENT_ID", "cn_id" if valid else "cn_id_cue", valid)
+        else:
+            add(m.start(), m.end(), "MEDICAL_ID", "long_number")  # fail closed: an unexplained 18-digit number
+    for m in _MEDICAL_ID_RE.finditer(text):
+        add(m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword")
+    for m in _MEDICAL_ID_ZH_RE.finditer(text):
+        add(m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword_zh")
+    for m in _SSN_RE.finditer(text):
+        add(m.start(), m.end(), "MEDICAL_ID", "ssn")
+    for rule, rx in _PHONE_RES:
+        for m in rx.finditer(text):
+            if rule == "nanp_plain" and not _PHONE_CUE.search(text[max(0, m.start() - 25): m.start()]):
+                continue
+            add(m.start(), m.end(), "PHONE", rule)
+    for rule, rx in _DATE_RES:
+        for m in rx.finditer(text):
+            add(m.start(), m.end(), "DATE", rule)
+    for rule, rx in _ADDRESS_RES:
+        for m in rx.finditer(text):
+            add(m.start(), m.end(), "ADDRESS", rule)
+    for n_start, n_end, n_rule in _detect_names(text):
+        add(n_start, n_end, "PERSON", n_rule)
+    return _resolve(text, cands)
+
+
+class _Taken:
+    """Non-overlapping intervals with O(log n) overlap checks."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.starts, e - 1) - 1
+        return i >= 0 and self.ends[i] > s
+
+    def add(self, s: int, e: int) -> None:
+        i = bisect.bisect_left(self.starts, s)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
+
+
+def _resolve(text: str, cands: list[tuple[int, int, str, str, bool | None]]) -> list[Entity]:
+    cands.sort(key=lambda c: (-_PRIORITY[c[2]], -(c[1] - c[0]), c[0]))
+    taken = _Taken()
+    chosen: list[tuple[int, int, str, str, bool | None]] = []
+    for c in cands:
+        s, e = c[0], c[1]
+        if taken.overlaps(s, e):
+            continue
+        taken.add(s, e)
+        chosen.append(c)
+    chosen.sort(key=lambda c: c[0])
+    return [Entity(etype, s, e, text[s:e], rule=rule, valid=valid) for s, e, etype, rule, valid in chosen]
+
+
+def deidentify(text: str, *, mode: str = "pseudonymise", key: KeyStore | str | Path | None = None,
+               lang: str = "auto", date_mode: str = "shift", types: tuple[str, ...] | None = None) -> DeidResult:
+    """Replace identifiers in ``text``.
+
+    Args:
+        text: Clinical text (English, Chinese or mixed).
+        mode: ``pseudonymise`` (reversible with ``key``) or ``redact`` (irreversible).
+        key: A :class:`KeyStore` or a key-file path (created if missing) for ``pseudonymise``.
+            Without one a throw-away key is used (consistent within this call only).
+        date_mode: ``shift`` (consistent offset) or ``redact`` (``[DATE]``).
+        types: Only these identifier types (default: all).
+
+    Returns:
+        The new text and the list of entities (type, span in the input, replacement).
+    """
+    if mode in ("pseudonymize", "pseudo", "reversible"):
+        mode = "pseudonymise"
+    if mode in ("irreversible", "remove"):
+        mode = "redact"
+    if mode not in ("pseudonymise", "redact"):
+        raise ValueError(f"unknown de-identification mode '{mode}' (pseudonymise or redact)")
+    text = text or ""
+    lang = detect_lang(text, lang)
+    store: KeyStore
+    if isinstance(key, KeyStore):
+        store = key
+    elif key is not None:
+        store = KeyStore.load(key)
+    else:
+        store = KeyStore()
+    shift = store.date_shift_days if mode == "pseudonymise" else (
+        (secrets.randbelow(336) + 30) * (1 if secrets.randbelow(2) else -1))
+    entities = detect(text, lang=lang)
+    if types:
+        entities = [e for e in entities if e.type in types]
+    out: list[str] = []
+    pos = 0
+    replaced: list[Entity] = []
+    for e in entities:
+        if e.type == "DATE" and date_mode == "shift":
+            new = shift_date(e.text, shift)
+            if new is None:
+                new = store.token("DATE", e.text) if mode == "pseudonymise" else "[DATE]"
+            elif mode == "pseudonymise" and shift_date(new, -shift) != e.text:
+                store.remember_surface(new, e.text)  # e.g. "March" shifted to "May" reads back as "Mar"
+        elif mode == "pseudonymise":
+            new = store.token(e.type, e.text)
+        else:
+            new = f"[{e.type}]"
+        out.append(text[pos:e.start])
+        out.append(new)
+        pos = e.end
+        replaced.append(Entity(e.type, e.start, e.end, e.text, new, e.rule, e.valid))
+    out.append(text[pos:])
+    if mode == "pseudonymise":
+        store.save()
+    return DeidResult("".join(out), replaced, mode, lang)
+
+
+def reidentify(text: str, key: KeyStore | str | Path, *, lang: str = "auto") -> DeidResult:
+    """Restore a pseudonymised text with its key file (tokens back to values, dates un-shifted)."""
+    store = key if isinstance(key, KeyStore) else KeyStore.load(key, create=False)
+    text = text or ""
+    lang = detect_lang(text, lang)
+    spans: list[tuple[int, int, str, str]] = []
+    for m in _TOKEN_RE.finditer(text):
+        orig = store.original(m.group(0))
+        if orig is not None:
+            spans.append((m.start(), m.end(), m.group(1), orig))
+    taken = _Taken()
+    for s0, e0, _, _ in spans:
+        taken.add(s0, e0)
+    for _rule, rx in _DATE_RES:
+        for m in rx.finditer(text):
+            if taken.overlaps(m.start(), m.end()):
+                continue
+            orig = store.original(_SURFACE + m.group(0)) or shift_date(m.group(0), -store.date_shift_days)
+            if orig is not None:
+                spans.append((m.start(), m.end(), "DATE", orig))
+                taken.add(m.start(), m.end())
+    spans.sort()
+    out: list[str] = []
+    pos = 0
+    ents: list[Entity] = []
+    for s, e, etype, orig in spans:
+        if s < pos:
+            continue
+        out.append(text[pos:s])
+        out.append(orig)
+        ents.append(Entity(etype, s, e, text[s:e], orig, "reidentify"))
+        pos = e
+    out.append(text[pos:])
+    return DeidResult("".join(out), ents, "reidentify", lang)
