@@ -173,7 +173,8 @@ def main() -> None:
                       "ci95": res.summary["tasks"]["medmcqa"]["ci95"], "n": res.summary["tasks"]["medmcqa"]["n"],
                       "eval_s": round(time.time() - t, 1)}
         print(name, runs[name], flush=True)
-    compare = sh(ms + ["compare", runs["base"]["run_dir"], runs["sft"]["run_dir"], runs["sft_dpo"]["run_dir"], "--json"])
+    compare = sh(ms + ["compare", runs["base"]["run_dir"], runs["sft"]["run_dir"], runs["sft_dpo"]["run_dir"], "--json",
+                      "--out", str(out / "compare")])
     (out / "compare.json").write_text(compare)
 
     # 6. safety track: safe vs compliant reply preference on held-out MedSafetyBench requests
