@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -100,13 +101,25 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/consult/results"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the arms of an existing report made with the same model, sizes and settings")
     args = ap.parse_args()
     tasks.register("cmb_clin", CMB_TASK)
     work = args.out / "runs"
     paths = subsets(args.data_root, work / "data", args.n_medqa, args.n_cnmle, args.n_cmbclin, args.seed)
     report: dict[str, Any] = {"model": args.model, "model_options": parse_options(args.model_opts),
                               "date": time.strftime("%Y-%m-%d"), "max_tokens": args.max_tokens, "sizes": {
-        "medqa_us": args.n_medqa, "cnmleqa": args.n_cnmle, "cmb_clin": args.n_cmbclin}, "arms": {}}
+        "medqa_us": args.n_medqa, "cnmleqa": args.n_cnmle, "cmb_clin": args.n_cmbclin}, "seed": args.seed,
+        "arms": {}}
+    old_path = args.out / "consult_report.json"
+    if args.merge and old_path.exists():
+        old = json.loads(old_path.read_text())
+        same = all(old.get(k, report[k]) == report[k] for k in ("model", "model_options", "max_tokens", "sizes", "seed"))
+        if not same:
+            raise SystemExit(f"--merge: {old_path} was made with other settings; use another --out")
+        for arm, stats in old["arms"].items():
+            stats.setdefault("date", old.get("date"))
+            report["arms"][arm] = stats
     for arm in args.arms.split(","):
         pipeline, popts = ARMS[arm]
         popts = {**popts, "max_tokens": args.max_tokens} if pipeline else {}
@@ -116,7 +129,9 @@ def main() -> None:
                          data=paths, mode="generate", concurrency=args.concurrency, out_dir=work / arm,
                          max_tokens=args.max_tokens, cache=False, progress=False)
         result = asyncio.run(run_eval(cfg))
-        report["arms"][arm] = {"wall_s_total": round(time.perf_counter() - start, 1), "tasks": {
+        report["arms"][arm] = {"wall_s_total": round(time.perf_counter() - start, 1),
+                               "date": time.strftime("%Y-%m-%d"), "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+                               "tasks": {
             t: arm_stats(result.run_dir, t, t != "cmb_clin") for t in paths}}
         (args.out / "consult_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
         print(arm, json.dumps(report["arms"][arm], ensure_ascii=False), flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -59,6 +60,8 @@ def main() -> None:
     ap.add_argument("--strategy", default="mapreduce")
     ap.add_argument("--embed", action="store_true")
     ap.add_argument("--child", type=float, default=None)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="result JSON (default results/timing_<strategy>[_embed]_<threads>t.json)")
     args = ap.parse_args()
     if args.child is not None:
         print(json.dumps(asyncio.run(one(args.consultation, args.model, args.threads, args.child,
@@ -76,8 +79,9 @@ def main() -> None:
         rows.append(row)
     res = {"consultation": args.consultation, "model": args.model, "threads": args.threads,
            "strategy": args.strategy, "embed": args.embed, "date": time.strftime("%Y-%m-%d"),
-           "machine": "2-core CPU, shared with other jobs", "rows": rows}
-    out_path = Path("benchmarks/notes/results") / f"timing_{args.strategy}{'_embed' if args.embed else ''}.json"
+           "machine": f"{os.cpu_count()} CPUs", "loadavg_end": [round(x, 2) for x in os.getloadavg()], "rows": rows}
+    out_path = args.out or (Path("benchmarks/notes/results")
+                            / f"timing_{args.strategy}{'_embed' if args.embed else ''}_{args.threads}t.json")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(res, indent=1))
     print("wrote", out_path)

