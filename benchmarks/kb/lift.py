@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections import Counter
 from math import comb
 from pathlib import Path
 
@@ -32,8 +33,41 @@ def mcnemar_exact(b: int, c: int) -> float:
 
 
 def outcomes(run_dir: Path) -> dict[str, float]:
+    return {i: float(r.get("score") or 0.0) for i, r in records(run_dir).items()}
+
+
+def records(run_dir: Path) -> dict[str, dict]:
     rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines() if line.strip()]
-    return {str(r["id"]): float(r.get("score") or 0.0) for r in rows}
+    return {str(r["id"]): r for r in rows}
+
+
+def analysis(base_dir: Path, rag_dir: Path) -> dict:
+    """Answer-letter distributions and the paired result on items parsed in both arms.
+
+    A weak model's "lift" can be a format effect: evidence may only change whether an
+    option letter is among the first-token candidates (unparsed → parsed) without
+    changing which letter it prefers. This separates the two.
+    """
+    base, rag = records(base_dir), records(rag_dir)
+    ids = sorted(set(base) & set(rag))
+
+    def counts(rs: dict[str, dict], key: str) -> dict[str, int]:
+        out = Counter(str(rs[i].get(key)) if rs[i].get(key) is not None else "unparsed" for i in ids)
+        return dict(sorted(out.items()))
+
+    both = [i for i in ids if not base[i].get("unparsed") and not rag[i].get("unparsed")]
+    b = sum(1 for i in both if base[i].get("correct") and not rag[i].get("correct"))
+    c = sum(1 for i in both if rag[i].get("correct") and not base[i].get("correct"))
+    unparsed = [i for i in ids if base[i].get("unparsed")]
+    return {"answers_base": counts(base, "answer"), "answers_rag": counts(rag, "answer"),
+            "targets": counts(base, "target"),
+            "parsed_in_both": {"n": len(both),
+                               "base_accuracy": round(sum(bool(base[i].get("correct")) for i in both) / len(both), 4)
+                               if both else None,
+                               "rag_accuracy": round(sum(bool(rag[i].get("correct")) for i in both) / len(both), 4)
+                               if both else None,
+                               "rag_only_correct": c, "base_only_correct": b, "mcnemar_p": round(mcnemar_exact(b, c), 4)},
+            "base_unparsed_items": {"n": len(unparsed), "rag_correct": sum(bool(rag[i].get("correct")) for i in unparsed)}}
 
 
 async def one(task: str, data: str, kb: str, mode_kb: str, a: argparse.Namespace) -> dict:
@@ -57,7 +91,8 @@ async def one(task: str, data: str, kb: str, mode_kb: str, a: argparse.Namespace
     c = sum(1 for i in ids if base[i] == 0 and rag[i] == 1)
     return {"task": task, "data": data, "kb": kb, "retrieval_mode": mode_kb, "arms": arms,
             "paired_n": len(ids), "delta": round(arms["rag"]["accuracy"] - arms["base"]["accuracy"], 4),
-            "rag_only_correct": c, "base_only_correct": b, "mcnemar_p": round(mcnemar_exact(b, c), 4)}
+            "rag_only_correct": c, "base_only_correct": b, "mcnemar_p": round(mcnemar_exact(b, c), 4),
+            "analysis": analysis(Path(arms["base"]["run_dir"]), Path(arms["rag"]["run_dir"]))}
 
 
 async def main_async(a: argparse.Namespace) -> None:
@@ -82,6 +117,8 @@ def merge(paths: list[str], out: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--merge", nargs="+", default=None, help="merge these result files into --out and stop")
+    ap.add_argument("--analyse", nargs=2, metavar=("BASE_RUN", "RAG_RUN"), default=None,
+                    help="print the answer analysis of two existing run folders and stop")
     ap.add_argument("--model", default="local/smollm2")
     ap.add_argument("--task", action="append", default=[], help="task=DATA@KB:MODE")
     ap.add_argument("--limit", type=int, default=200)
@@ -94,6 +131,9 @@ def main() -> None:
     a = ap.parse_args()
     if a.merge:
         return merge(a.merge, a.out)
+    if a.analyse:
+        print(json.dumps(analysis(Path(a.analyse[0]), Path(a.analyse[1])), indent=1))
+        return None
     asyncio.run(main_async(a))
 
 

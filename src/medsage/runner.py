@@ -120,7 +120,8 @@ def _select(samples: list[Sample], cfg: EvalConfig) -> list[Sample]:
     return out
 
 
-def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: Score, latency: float) -> dict[str, Any]:
+def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: Score, latency: float,
+            binary: bool = False) -> dict[str, Any]:
     out = state.output or ModelOutput(error="no output")
     extras = dict(out.extras)
     if state.citations:
@@ -141,7 +142,7 @@ def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: 
         "response": out.text,
         "answer": score.answer,
         "target": score.target or state.sample.target,
-        "correct": (score.value >= 1.0) if is_exam else None,
+        "correct": (score.value >= 1.0) if is_exam or binary else None,
         "score": score.value,
         "unparsed": is_exam and score.answer is None and out.error is None,
         "error": out.error,
@@ -250,7 +251,8 @@ async def _run_task(
                 state = state.evolve(output=ModelOutput(model=out.model, usage=out.usage, error="empty reply",
                                                         latency_s=out.latency_s))
             score = await task.score(state, grader)
-            rec = _record(task_name, cfg, gen.name, state, score, (out.latency_s if out and out.cached else latency))
+            rec = _record(task_name, cfg, gen.name, state, score, (out.latency_s if out and out.cached else latency),
+                          binary=getattr(task, "metric", "accuracy") == "accuracy")
             out_fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
             _flush_soon(out_fh)
             records.append(rec)

@@ -115,3 +115,29 @@ async def test_grader_decides_when_given(case_file: Path) -> None:
     assert (await TASK.score(state)).value == 0.0
     yes = get_model("mock/fixed", {"text": "Yes"})
     assert (await TASK.score(state, grader=yes)).value == 1.0
+
+
+async def test_run_summary_is_binary_accuracy_with_wilson_ci(case_file: Path, tmp_path: Path) -> None:
+    """Diagnosis match is 0/1, so the run reports accuracy with a Wilson CI, not a degenerate [0, 0]."""
+    from medsage.runner import EvalConfig, run_eval
+
+    cfg = EvalConfig(tasks=["agentclinic"], model="mock/fixed", model_options={"text": "DIAGNOSIS READY: Anaemia"},
+                     data={"agentclinic": str(case_file)}, out_dir=tmp_path / "run", cache=False, progress=False)
+    res = await run_eval(cfg)
+    summary = res.summary["tasks"]["agentclinic"]
+    assert summary["metric"] == "accuracy" and summary["accuracy"] == 0.0
+    assert summary["ci95"][1] > 0.5  # one wrong case: Wilson upper bound ≈ 0.79
+    rec = json.loads((res.run_dir / "samples.jsonl").read_text().splitlines()[0])
+    assert rec["correct"] is False and rec["answer"] == "Anaemia"
+
+
+@pytest.mark.parametrize(("text", "dx"), [
+    ("Based on the findings, the most likely diagnosis for the patient with abdominal distension is "
+     "Hirschsprung disease. This condition is rare.", "Hirschsprung disease"),
+    ("The most likely diagnosis for this patient is likely to be a chronic kidney disease.", "chronic kidney disease"),
+    ("患者最可能的诊断为急性心肌梗死。", "急性心肌梗死"),
+    ("DIAGNOSIS READY: Myasthenia gravis\nThe most likely diagnosis is flu.", "Myasthenia gravis"),
+    ("Hypothyroidism, given the TSH.\nMore text.", "Hypothyroidism, given the TSH"),
+])
+def test_extract_diagnosis_from_prose(text: str, dx: str) -> None:
+    assert extract_diagnosis(text) == dx

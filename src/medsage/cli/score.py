@@ -60,7 +60,8 @@ async def score_responses(task_name: str, responses: dict[str, str], data: str |
         state = CaseState(sample=sample, messages=tuple(task.messages(sample)),
                           output=ModelOutput(text=text, model="stored", error=None if text.strip() else "empty reply"))
         score = await task.score(state, None)
-        records.append(_record(task_name, cfg, "stored", state, score, 0.0))
+        records.append(_record(task_name, cfg, "stored", state, score, 0.0,
+                               binary=getattr(task, "metric", "accuracy") == "accuracy"))
     return records, problems
 
 

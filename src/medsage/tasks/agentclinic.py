@@ -27,12 +27,28 @@ GRADER_PROMPT = (
 )
 
 
+# "the most likely diagnosis (for the patient …) is X." / "诊断为X" — prose replies without the marker
+_PROSE_DX_RE = re.compile(
+    r"(?:most\s+likely|probable|final|working)\s+diagnosis\b[^.\n:]{0,120}?\b(?:is|would\s+be|:)\s+"
+    r"(?:likely\s+)?(?:to\s+be\s+)?(?:an?\s+|the\s+)?[\"“']?(?P<dx>[^.\n\"”;(]{2,120})",
+    re.IGNORECASE)
+_PROSE_DX_ZH_RE = re.compile(r"(?:最可能的|初步|最终)?诊断(?:为|是|考虑)[:：]?\s*(?P<dx>[^。；，,\n]{2,40})")
+
+
 def extract_diagnosis(text: str) -> str | None:
-    """The diagnosis a reply commits to (after ``DIAGNOSIS READY:``, else its first line)."""
+    """The diagnosis a reply commits to.
+
+    In order: the text after ``DIAGNOSIS READY:``; a prose statement such as "the most
+    likely diagnosis for this patient is X" (or 诊断为X); else the reply's first line.
+    """
     if not text or not text.strip() or text.strip() == NO_DIAGNOSIS:
         return None
     m = DIAGNOSIS_RE.search(text)
-    line = m.group(1) if m else text.strip().splitlines()[0]
+    if m:
+        line = m.group(1)
+    else:
+        prose = _PROSE_DX_RE.search(text) or _PROSE_DX_ZH_RE.search(text)
+        line = prose.group("dx") if prose else text.strip().splitlines()[0]
     line = re.sub(r"[\*\[\]]", "", line).strip().rstrip(".。")
     return line or None
 
