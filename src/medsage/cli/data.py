@@ -149,6 +149,22 @@ def decontam(input_path: str, out: str, against: tuple[str, ...], against_root: 
 @click.argument("input_path", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True)
+def balance(input_path: str, out: str, seed: int) -> None:
+    """Spread exam answer keys evenly over the option letters (no letter prior to learn)."""
+    from medsage.train.balance import balance_keys
+    from medsage.train.records import read_records, write_jsonl
+
+    records = read_records(input_path)
+    got, stats = balance_keys(records, seed)
+    write_jsonl(got, out)
+    click.echo(f"wrote {len(got)} records to {out}: moved {stats['moved']}, kept {stats['kept_in_place']}, "
+               f"not exam items {stats['unchanged']}; keys now {stats['keys_after']}")
+
+
+@data.command()
+@click.argument("input_path", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--rationale", is_flag=True, help="Add the exam explanation to the chosen answer.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["exam", "safety"]),
               help="Which record kinds to pair (default: both).")
