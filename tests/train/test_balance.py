@@ -48,3 +48,11 @@ def test_cli_balance(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["data", "balance", str(src), "-o", str(dst)])
     assert res.exit_code == 0, res.output
     assert Counter(r.meta["answer"] for r in read_records(dst)) == {"A": 2, "B": 2, "C": 2, "D": 2}
+
+
+def test_cli_balance_without_exam_records_is_a_clear_error(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl([Record(id="q:1", messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+                        source="medquad", license="CC BY 4.0", meta={"kind": "qa"})], src)
+    res = CliRunner().invoke(cli, ["data", "balance", str(src), "-o", str(dst)])
+    assert res.exit_code == 2 and "no exam records" in res.output and not dst.exists()

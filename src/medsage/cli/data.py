@@ -156,6 +156,8 @@ def balance(input_path: str, out: str, seed: int) -> None:
 
     records = read_records(input_path)
     got, stats = balance_keys(records, seed)
+    if not stats["keys_after"]:
+        raise DataError(f"{input_path}: no exam records (meta.kind 'exam' with choices and answer) to balance")
     write_jsonl(got, out)
     click.echo(f"wrote {len(got)} records to {out}: moved {stats['moved']}, kept {stats['kept_in_place']}, "
                f"not exam items {stats['unchanged']}; keys now {stats['keys_after']}")

@@ -9,6 +9,9 @@ swapping it with the option that was there, so every letter is the key equally
 often. The user prompt and the assistant answer are rewritten from the record's
 ``meta``; an explanation that names the old letter in its opening ("Ans. is 'a'")
 loses that clause, because the letter would now be wrong.
+
+Balancing is necessary, not sufficient: in benchmarks/train a balanced run of
+SmolLM2-135M still collapsed onto one or two letters (see its README).
 """
 
 from __future__ import annotations
@@ -19,16 +22,10 @@ from dataclasses import replace
 from typing import Any
 
 from medsage.train.records import Record
+from medsage.train.sources.builders import answer_text
 
 _ANS_CLAUSE = re.compile(r"^\s*(?:ans(?:wer)?\.?(?:\s+is)?|答案)\s*[:：\-]?\s*['\"‘“(]?[a-hA-H]['\"’”)]?\s*(?:i\.?\s?e\.?\s*,?)?\s*",
                          re.IGNORECASE)
-
-
-def _answer_text(letter: str, text: str, zh: bool, explanation: str) -> str:
-    out = f"答案：{letter}。{text}" if zh else f"The answer is {letter}. {text}"
-    if explanation:
-        out += f"\n{'解析' if zh else 'Explanation'}: {explanation}"
-    return out
 
 
 def balance_keys(records: list[Record], seed: int = 0) -> tuple[list[Record], dict[str, Any]]:
@@ -67,7 +64,7 @@ def balance_keys(records: list[Record], seed: int = 0) -> tuple[list[Record], di
         else:
             stats["kept_in_place"] += 1
         zh = rec.language == "zh"
-        answer = _answer_text(target, new_choices[target].strip(), zh, " ".join(explanation.split()))
+        answer = answer_text(target, new_choices[target], zh, explanation)
         messages = [{"role": "user", "content": user.replace(old_opts, new_opts, 1)},
                     {"role": "assistant", "content": answer}] + [dict(m) for m in rec.messages[2:]]
         new_meta = meta | {"answer": target, "choices": new_choices, "explanation": explanation,

@@ -49,11 +49,15 @@ def exam_prompt(item: ExamItem) -> str:
 
 def exam_answer(item: ExamItem, letter: str, with_explanation: bool = True) -> str:
     """An assistant answer naming ``letter`` (plus the item's explanation if any)."""
-    text = item.choices.get(letter, "").strip()
-    zh = item.language == "zh"
-    out = f"答案：{letter}。{text}" if zh else f"The answer is {letter}. {text}"
-    exp = _clean_space(item.explanation)
-    if with_explanation and exp:
+    return answer_text(letter, item.choices.get(letter, ""), item.language == "zh",
+                       item.explanation if with_explanation else "")
+
+
+def answer_text(letter: str, option_text: str, zh: bool, explanation: str = "") -> str:
+    """"The answer is X. <option>" (or "答案：X。<option>"), then the explanation if any."""
+    out = f"答案：{letter}。{option_text.strip()}" if zh else f"The answer is {letter}. {option_text.strip()}"
+    exp = _clean_space(explanation)
+    if exp:
         out += f"\n{'解析' if zh else 'Explanation'}: {exp}"
     return out
 
