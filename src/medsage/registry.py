@@ -101,6 +101,7 @@ tasks: Registry[Any] = Registry(
         "exam-sample": f"{_EXAMS}.sample:TASK",
         "medqa_us": f"{_EXAMS}.medqa:MEDQA_US",
         "medqa_mcmle": f"{_EXAMS}.medqa:MEDQA_MCMLE",
+        "medqa_mainland_published": f"{_EXAMS}.published:TASK",
         "medmcqa": f"{_EXAMS}.medmcqa:TASK",
         "pubmedqa": f"{_EXAMS}.pubmedqa:TASK",
         "mmlu_medical": f"{_EXAMS}.mmlu:TASK",
@@ -115,6 +116,7 @@ tasks: Registry[Any] = Registry(
         "notes_primock57": "medsage.tasks.notes:NOTES_PRIMOCK57",
         "mie_zh": "medsage.tasks.notes:MIE_ZH",
         "agentclinic": "medsage.tasks.agentclinic:TASK",
+        "department_triage": "medsage.tasks.department_triage:TASK",
     },
 )
 pipelines: Registry[Callable[..., Any]] = Registry(
@@ -122,6 +124,7 @@ pipelines: Registry[Callable[..., Any]] = Registry(
     "pipeline",
     {
         "rag": "medsage.clinic.rag:RagPipeline",
+        "domain": "medsage.clinic.domain:DomainPipeline",
         "consult": "medsage.clinic.consult:ConsultPipeline",
         "route": "medsage.clinic.route:RoutePipeline",
         "safety": "medsage.clinic.safe:SafetyPipeline",

@@ -13,9 +13,8 @@ import json
 import logging
 import os
 import re
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from medsage.cache import CachedModel, ResponseCache
 from medsage.errors import SpecError
 from medsage.models.base import Model, get_model, parse_spec
+from medsage.progress import Progress
 from medsage.registry import tasks as task_registry
 from medsage.tasks.base import Task
 from medsage.types import CaseState, GenerateConfig, ModelOutput, Sample, Score
@@ -61,6 +61,7 @@ class EvalConfig:
     cache_path: Path | None = None
     pass_line: float = 0.6
     progress: bool | None = None
+    task_defaults: bool = False  # apply each task's ``bench_defaults`` under task_options (the CLI does)
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _select(samples: list[Sample], cfg: EvalConfig) -> list[Sample]:
 
 
 def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: Score, latency: float,
-            binary: bool = False) -> dict[str, Any]:
+            binary: bool = False, queue_s: float = 0.0) -> dict[str, Any]:
     out = state.output or ModelOutput(error="no output")
     extras = dict(out.extras)
     if state.citations:
@@ -146,7 +147,10 @@ def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: 
         "score": score.value,
         "unparsed": is_exam and score.answer is None and out.error is None,
         "error": out.error,
-        "latency_s": round(latency, 4),
+        "latency_s": round(latency, 3),
+        "queue_s": round(queue_s, 3),
+        "n_choices": len(state.sample.choices) if is_exam else None,
+        "finished_at": round(time.time(), 3),
         "prompt_tokens": out.usage.prompt_tokens,
         "completion_tokens": out.usage.completion_tokens,
         "cached": out.cached,
@@ -178,55 +182,20 @@ def _flush_soon(fh: Any) -> None:
     asyncio.get_running_loop().call_soon(flush)
 
 
-class _Progress:
-    """A rich progress bar on a terminal, plain log lines otherwise."""
-
-    def __init__(self, total: int, label: str, enabled: bool | None) -> None:
-        self.total, self.label, self.n = total, label, 0
-        self.tty = sys.stderr.isatty() if enabled is None else enabled
-        self._bar: Any = None
-        self._start = time.perf_counter()
-        if self.tty and total:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), transient=True)
-            self._bar.start()
-            self._id = self._bar.add_task(label, total=total)
-
-    def step(self) -> None:
-        self.n += 1
-        if self._bar is not None:
-            self._bar.advance(self._id)
-        elif self.total and (self.n == self.total or self.n % max(1, self.total // 10) == 0):
-            rate = self.n / max(time.perf_counter() - self._start, 1e-9)
-            print(f"{self.label}: {self.n}/{self.total} ({rate:.1f}/s)", file=sys.stderr, flush=True)  # noqa: T201
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 async def _run_task(
     task_name: str, task: Task, samples: list[Sample], gen: Model, grader: Model | None,
     cfg: EvalConfig, out_fh: Any, done: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     base = MODE_CONFIGS.get(cfg.mode, MODE_CONFIGS["generate"])
     config = GenerateConfig(
-        max_tokens=cfg.max_tokens or base.max_tokens, temperature=0.0, seed=cfg.seed,
+        max_tokens=cfg.max_tokens or answer_tokens(task, cfg.mode) or base.max_tokens, temperature=0.0, seed=cfg.seed,
         top_logprobs=base.top_logprobs,
     )
     sem = asyncio.Semaphore(max(1, cfg.concurrency))
     records: list[dict[str, Any]] = []
     todo = [s for s in samples if (task_name, s.id) not in done]
     records.extend(done[(task_name, s.id)] for s in samples if (task_name, s.id) in done)
-    progress = _Progress(len(todo), f"{task_name} · {gen.name}", cfg.progress)
+    progress = Progress(len(todo), f"{task_name} · {gen.name}", cfg.progress, unit="samples")
     run = getattr(gen, "run", None)
 
     async def one(sample: Sample) -> None:
@@ -234,8 +203,10 @@ async def _run_task(
             state = CaseState(sample=sample, messages=tuple(task.messages(sample, cfg.mode)), config=config)
             start = time.perf_counter()
             try:
-                state = await run(state) if run is not None else state.evolve(
-                    output=await gen.generate(list(state.messages), config))
+                if run is not None:  # a pipeline sees the item, never its answer
+                    state = (await run(state.evolve(sample=blind(sample)))).evolve(sample=sample)
+                else:
+                    state = state.evolve(output=await gen.generate(list(state.messages), config))
             except (asyncio.CancelledError, KeyboardInterrupt, SpecError):
                 raise
             except Exception as exc:  # a model error on one sample is recorded on it
@@ -245,14 +216,15 @@ async def _run_task(
                     raise
                 log.debug("sample %s failed", sample.id, exc_info=True)
                 state = state.evolve(output=ModelOutput(model=gen.name, error=f"{type(exc).__name__}: {exc}"))
-            latency = time.perf_counter() - start
+            wall = time.perf_counter() - start
             out = state.output
             if out is not None and not out.error and not out.text.strip() and not out.top_logprobs:
                 state = state.evolve(output=ModelOutput(model=out.model, usage=out.usage, error="empty reply",
                                                         latency_s=out.latency_s))
             score = await task.score(state, grader)
-            rec = _record(task_name, cfg, gen.name, state, score, (out.latency_s if out and out.cached else latency),
-                          binary=getattr(task, "metric", "accuracy") == "accuracy")
+            model_s, queue_s = split_latency(out, wall)
+            rec = _record(task_name, cfg, gen.name, state, score, model_s,
+                          binary=getattr(task, "metric", "accuracy") == "accuracy", queue_s=queue_s)
             out_fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
             _flush_soon(out_fh)
             records.append(rec)
@@ -265,6 +237,36 @@ async def _run_task(
     order = {s.id: i for i, s in enumerate(samples)}
     records.sort(key=lambda r: order.get(str(r["id"]), 0))
     return records
+
+
+def answer_tokens(task: Task, mode: str) -> int | None:
+    """The task's own answer budget for ``mode`` (e.g. exam-sample's short generate replies)."""
+    budget = getattr(task, "answer_tokens", None) or {}
+    value = budget.get(mode) if isinstance(budget, dict) else None
+    return int(value) if value else None
+
+
+def split_latency(out: ModelOutput | None, wall: float) -> tuple[float, float]:
+    """(model seconds, queue seconds) of one sample.
+
+    The model's own ``latency_s`` (time in its slot; for a cached answer the original
+    time) is the model time; the rest of the sample's wall time, spent waiting for a free
+    slot or in the pipeline around the model, is queue time.
+    """
+    if out is None:
+        return wall, 0.0
+    if out.cached:
+        return float(out.latency_s or 0.0), 0.0
+    model_s = float(out.latency_s or 0.0)
+    if model_s <= 0 or model_s > wall:
+        model_s = wall
+    return model_s, max(0.0, wall - model_s)
+
+
+def blind(sample: Sample) -> Sample:
+    """``sample`` without its answer: what a pipeline may see."""
+    meta = {k: v for k, v in sample.metadata.items() if k not in ("original_target", "answer", "explanation")}
+    return replace(sample, target="", metadata=meta)
 
 
 def build_generator(cfg: EvalConfig, cache: ResponseCache | None) -> Model:
@@ -293,18 +295,10 @@ def _validate_specs(cfg: EvalConfig) -> None:
 
 
 def _check_same_run(run_dir: Path, cfg: EvalConfig) -> None:
-    """Refuse to resume into a folder that holds a run of another model/pipeline/mode."""
-    old_path = run_dir / "config.json"
-    if not old_path.is_file():
-        return
-    try:
-        old = json.loads(old_path.read_text(encoding="utf-8"))
-    except ValueError:
-        return
-    for key in ("model", "pipeline", "mode", "model_options", "pipeline_options", "shuffle_options", "seed"):
-        new = json.loads(json.dumps(getattr(cfg, key), default=str))
-        if old.get(key) != new:
-            raise SpecError(f"{run_dir} holds a run with a different {key} ({old.get(key)!r}); use another --out")
+    """Refuse to resume into a folder that holds a run whose answers could differ."""
+    from medsage.resume import check_same_run
+
+    check_same_run(run_dir, cfg)
 
 
 async def run_eval(cfg: EvalConfig) -> RunResult:
@@ -316,15 +310,19 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
         raise SpecError(f"unknown mode '{cfg.mode}' (use {', '.join(MODE_CONFIGS)})")
     _validate_specs(cfg)
     loaded: list[tuple[str, Task, list[Sample], list[str]]] = []
+    notes: dict[str, str] = {}
     for name in cfg.tasks:  # load every task first: bad data fails before any model call
         task = get_task(name)
         if cfg.mode not in getattr(task, "modes", ("generate",)):
             raise SpecError(f"task {name} does not support --mode {cfg.mode}")
         data = cfg.data.get(name) or cfg.data.get("")
-        result = task.load(data, **cfg.task_options)
+        topts = {**(getattr(task, "bench_defaults", None) or {}), **cfg.task_options} if cfg.task_defaults \
+            else dict(cfg.task_options)
+        result = task.load(data, **topts)
         for problem in result.problems:
             log.warning("skipped %s", problem)
         loaded.append((name, task, _select(result.samples, cfg), result.problems))
+        notes[name] = result.note
 
     run_dir = cfg.out_dir or default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -341,6 +339,9 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
         grader = get_model(parse_spec(cfg.grader, cfg.grader_options))
         if cache is not None:
             grader = CachedModel(grader, cache)
+    from medsage.resume import end_part, start_part
+
+    part = start_part(run_dir, len(done))
     started = time.perf_counter()
     all_records: dict[str, list[dict[str, Any]]] = {}
     problems: dict[str, list[str]] = {}
@@ -352,6 +353,9 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
             for name, task, samples, task_problems in loaded:
                 all_records[name] = await _run_task(name, task, samples, gen, grader, cfg, fh, done)
                 problems[name] = task_problems
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C: samples.jsonl holds every finished sample
+        end_part(run_dir, part, time.perf_counter() - started, _count_lines(samples_path) - len(done), True)
+        raise
     finally:
         await gen.aclose()
         if grader is not None:
@@ -362,8 +366,22 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
         for recs in all_records.values():
             for rec in recs:
                 fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-    summary = summarise(all_records, problems, cfg, wall_s=time.perf_counter() - started, run_dir=run_dir,
+    wall = time.perf_counter() - started
+    new = sum(1 for recs in all_records.values() for r in recs if (r["task"], str(r["id"])) not in done)
+    end_part(run_dir, part, wall, new, False)
+    summary = summarise(all_records, problems, cfg, wall_s=wall, run_dir=run_dir,
                         task_objs={name: task for name, task, _, _ in loaded})
+    for name, note in notes.items():
+        if note and name in summary["tasks"]:
+            summary["tasks"][name]["selection"] = note
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     write_html(summary, all_records, run_dir / "report.html")
     return RunResult(run_dir, summary)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0

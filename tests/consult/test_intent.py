@@ -97,11 +97,13 @@ def test_route_cli_train_eval_classify(tmp_path: Path) -> None:
                               "--embedder", "hash", "--epochs", "200"])
     assert res.exit_code == 0, res.output
     assert (out_dir / "intent.npz").exists()
-    res = runner.invoke(cli, ["route", "eval", "--model", str(out_dir), "--data", str(seed_path()), "--json"])
+    res = runner.invoke(cli, ["route", "eval", "--intent-model", str(out_dir), "--data", str(seed_path()), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["n"] == 330
-    res = runner.invoke(cli, ["route", "classify", "--model", str(out_dir), "--json",
+    res = runner.invoke(cli, ["route", "classify", "--intent-model", str(out_dir), "--json",
                               "How much does an MRI cost?"])
     body = json.loads(res.output)
+    old = runner.invoke(cli, ["route", "classify", "--model", str(out_dir), "--json", "How much does an MRI cost?"])
+    assert json.loads(old.stdout) == body and "--model is deprecated" in old.stderr  # old spelling still works
     assert body["route"] == "single" and body["intent"] == "cost"
-    res = runner.invoke(cli, ["route", "eval", "--model", str(tmp_path / "nope"), "--data", str(seed_path())])
+    res = runner.invoke(cli, ["route", "eval", "--intent-model", str(tmp_path / "nope"), "--data", str(seed_path())])
     assert res.exit_code != 0

@@ -34,7 +34,8 @@ class _Report:
 
 
 async def test_blocked_plan_is_withheld(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_safety(monkeypatch, lambda text, context=None, lang="auto": _Report(True))
+    # only the plan names the overdose; the case text itself (checked too since #23) is clean
+    _fake_safety(monkeypatch, lambda text, context=None, lang="auto", **kw: _Report("paracetamol" in text))
     out = await get_pipeline("consult", get_model("mock/fixed", {"text": "Give 50 g paracetamol."})).run(
         open_state("A 30-year-old woman with fever 38.5 °C and sore throat."))
     assert out.output is not None and out.output.text.startswith("[withheld by the safety check")

@@ -31,7 +31,8 @@ def test_score_stored_responses(tmp_path: Path) -> None:
         {"id": "5", "response": "no idea"}, {"id": "999", "response": "A"}]) + "\nnot json\n")
     r = invoke("score", "medqa_us", "--responses", str(resp), "--data", str(FIX / "medqa.jsonl"), "--json")
     d = json.loads(r.stdout)
-    assert (d["task"], d["n"], d["accuracy"], d["unparsed"]) == ("medqa_us", 3, pytest.approx(1 / 3, abs=1e-3), 1)
+    assert (d["task"], d["n"], d["accuracy"], d["unparsed"], d["no_response"]) == (
+        "medqa_us", 3, pytest.approx(1 / 3, abs=1e-3), 1, 0)
     assert any("999" in p for p in d["problems"]) and any("not JSON" in p for p in d["problems"])
 
 

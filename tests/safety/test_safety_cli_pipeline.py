@@ -27,13 +27,13 @@ def test_safety_check_exit_codes_and_json() -> None:
 def test_safety_check_context_and_meds(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ctx = tmp_path / "ctx.json"
     ctx.write_text(json.dumps({"age": 70, "egfr": 25, "allergies": ["penicillin"]}), encoding="utf-8")
-    r = CliRunner().invoke(cli, ["safety", "check", "--context", str(ctx), "--meds", "metformin 500 mg bid; amoxicillin 500 mg tid", "--json"])
+    r = CliRunner().invoke(cli, ["safety", "check", "--patient", str(ctx), "--meds", "metformin 500 mg bid; amoxicillin 500 mg tid", "--json"])
     assert r.exit_code == 1
     kinds = {f["type"] for f in json.loads(r.output)["findings"]}
     assert {"renal", "allergy"} <= kinds
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    r = CliRunner().invoke(cli, ["safety", "check", "--context", str(bad), "warfarin"])
+    r = CliRunner().invoke(cli, ["safety", "check", "--patient", str(bad), "warfarin"])
     assert r.exit_code == 2
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from medsage.cli.common import model_option, model_opts_option
 from medsage.types import DISCLAIMER
 
 
@@ -41,6 +42,8 @@ async def _ask(question: str, model_spec: str, model_options: dict[str, Any], op
         "citations": [{k: c[k] for k in ("n", "doc_id", "title", "url", "snippet", "source")} for c in out.extras.get("citations", [])],
         "unsupported": [{"sentence": u["sentence"], "cited": u["cited"], "reason": u["reason"]} for u in out.extras.get("unsupported", [])],
         "repeats_removed": int(out.extras.get("repeats_removed", 0)),
+        # the question's own triage and findings, as `medsage safety check` reports them
+        "safety": out.extras.get("input_safety"),
         "disclaimer": DISCLAIMER,
     }
 
@@ -48,8 +51,8 @@ async def _ask(question: str, model_spec: str, model_options: dict[str, Any], op
 @click.command()
 @click.argument("question")
 @click.option("--kb", "kb_dir", required=True, type=click.Path(), help="Knowledge base folder.")
-@click.option("--model", "model_spec", required=True, help="provider/model, e.g. local/smollm2.")
-@click.option("-M", "model_opts", multiple=True, help="Model option key=value (repeatable).")
+@model_option
+@model_opts_option
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Evidence chunks to retrieve.")
 @click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default="hybrid", show_default=True)
 @click.option("--rerank", is_flag=True, help="Let the model rerank the retrieved chunks.")
@@ -57,7 +60,7 @@ async def _ask(question: str, model_spec: str, model_options: dict[str, Any], op
 @click.option("--source", "sources", multiple=True, help="Only this source kind (repeatable).")
 @click.option("--lang", "languages", multiple=True, help="Only evidence in this language.")
 @click.option("--json", "as_json", is_flag=True)
-def ask(question: str, kb_dir: str, model_spec: str, model_opts: tuple[str, ...], k: int, mode: str,
+def ask(question: str, kb_dir: str, model: str, model_opts: tuple[str, ...], k: int, mode: str,
         rerank: bool, grader: str | None, sources: tuple[str, ...], languages: tuple[str, ...], as_json: bool) -> None:
     """Answer QUESTION from the knowledge base, with numbered, verified citations."""
     from medsage.models.base import parse_options
@@ -66,7 +69,7 @@ def ask(question: str, kb_dir: str, model_spec: str, model_opts: tuple[str, ...]
                                "sources": ",".join(sources), "languages": ",".join(languages)}
     if grader:
         options["grader"] = grader
-    result = asyncio.run(_ask(question, model_spec, parse_options(model_opts), options))
+    result = asyncio.run(_ask(question, model, parse_options(model_opts), options))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=1))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -53,9 +54,9 @@ def bench(tasks: tuple[str, ...], model: str, model_opts: tuple[str, ...], pipel
         medsage bench medqa_us --data medqa_test.jsonl --model openai/gpt-4o --mode cot
     """
     from medsage.report.summary import flat
-    from medsage.runner import EvalConfig, run_eval
+    from medsage.runner import EvalConfig, default_run_dir, run_eval
 
-    popts = options(pipeline_opts)
+    popts = options(pipeline_opts, repeatable=True)
     if kb:
         if not pipeline:
             pipeline = "rag"
@@ -68,9 +69,13 @@ def bench(tasks: tuple[str, ...], model: str, model_opts: tuple[str, ...], pipel
         pipeline_options=popts, grader=grader, grader_options=options(grader_opts), data=data_map(data),
         task_options=topts, limit=limit, mode=mode, concurrency=concurrency, out_dir=out, seed=seed,
         shuffle=shuffle, shuffle_options=shuffle_options, max_tokens=max_tokens, cache=not no_cache,
-        cache_path=cache_path, pass_line=pass_line,
+        cache_path=cache_path, pass_line=pass_line, task_defaults=True,
     )
-    result = run(run_eval(cfg))
+    cfg.out_dir = out or default_run_dir(cfg)  # known before the run, for the resume hint
+    try:
+        result = run(run_eval(cfg))
+    except KeyboardInterrupt:
+        interrupted(cfg.out_dir)
     summary = dict(result.summary, run_dir=str(result.run_dir))
     if as_json:
         echo_json(flat(summary))
@@ -78,3 +83,26 @@ def bench(tasks: tuple[str, ...], model: str, model_opts: tuple[str, ...], pipel
     for line in summary_lines(summary):
         click.echo(line)
     click.echo(f"report: {result.run_dir / 'report.html'}")
+
+
+def interrupted(run_dir: Path) -> NoReturn:
+    """After Ctrl-C: say what was kept and how to resume, then exit 130 at once.
+
+    Every finished sample is already in ``samples.jsonl`` (written as it finishes). The
+    process exits without joining a model call still running on a daemon thread, so Ctrl-C
+    stops within a second instead of after the answer in flight.
+    """
+    import os
+    import sys
+
+    from medsage.resume import resume_command
+
+    kept = 0
+    samples = run_dir / "samples.jsonl"
+    if samples.is_file():
+        kept = sum(1 for line in samples.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+    click.echo(f"\ninterrupted: {kept} finished samples are kept in {run_dir}", err=True)
+    click.echo(f"resume with: {resume_command(sys.argv[1:], run_dir)}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from medsage.cli.common import model_option
 from medsage.errors import DataError
 
 
@@ -50,7 +51,7 @@ def read_case_file(path: str) -> tuple[str, dict[str, str], dict[str, Any]]:
 
 @click.command()
 @click.argument("case_file")
-@click.option("--model", "model_spec", required=True, help="Base model for every agent, e.g. local/smollm2.")
+@model_option
 @click.option("-M", "--model-option", "model_options", multiple=True, help="Model option key=value.")
 @click.option("--mode", type=click.Choice(["panel", "mdt", "route"]), default="mdt", show_default=True)
 @click.option("--rounds", type=int, default=None, help="Discussion rounds (default: 1 panel, 2 MDT).")
@@ -59,7 +60,7 @@ def read_case_file(path: str) -> tuple[str, dict[str, str], dict[str, Any]]:
 @click.option("--turns", type=int, default=None, help="Turn budget for a simulated-patient (OSCE) case.")
 @click.option("-P", "--option", "options", multiple=True, help="Any pipeline option key=value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result (trace included) as JSON.")
-def consult(case_file: str, model_spec: str, model_options: tuple[str, ...], mode: str, rounds: int | None,
+def consult(case_file: str, model: str, model_options: tuple[str, ...], mode: str, rounds: int | None,
             max_specialists: int | None, kb: str | None, turns: int | None, options: tuple[str, ...],
             as_json: bool) -> None:
     """Convene a specialist panel / MDT on CASE_FILE ('-' for stdin) and print the trace and plan.
@@ -77,8 +78,8 @@ def consult(case_file: str, model_spec: str, model_options: tuple[str, ...], mod
     for key, value in (("rounds", rounds), ("max_specialists", max_specialists), ("kb", kb), ("turns", turns)):
         if value is not None:
             opts[key] = value
-    model = get_model(model_spec, parse_options(list(model_options)))
-    pipeline = get_pipeline("route" if mode == "route" else "consult", model, opts)
+    base = get_model(model, parse_options(list(model_options)))
+    pipeline = get_pipeline("route" if mode == "route" else "consult", base, opts)
     body = text + ("\n" + "\n".join(f"{k}. {v}" for k, v in choices.items()) if choices else "")
     sample = Sample(id=Path(case_file).stem, question=text, choices=choices, metadata=meta)
     state = CaseState(sample, (Message("user", body),), GenerateConfig(max_tokens=512))
@@ -97,6 +98,7 @@ def consult(case_file: str, model_spec: str, model_options: tuple[str, ...], mod
             "usage": {"prompt_tokens": out.usage.prompt_tokens, "completion_tokens": out.usage.completion_tokens}
             if out else {}, "latency_s": out.latency_s if out else 0.0,
             "findings": [f.__dict__ for f in result.findings], "trace": list(result.trace),
+            "safety": out.extras.get("input_safety") if out else None,
             "summary": (out.extras.get("consult") or out.extras.get("osce") or {}) if out else {},
             "disclaimer": DISCLAIMER}, ensure_ascii=False, indent=2, default=str))
     else:

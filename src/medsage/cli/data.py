@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from medsage.cli.common import deprecated
 from medsage.errors import DataError, SpecError
 
 
@@ -209,7 +210,8 @@ def stats(input_path: str, as_json: bool) -> None:
 @click.option("--data", "data_path", default=None, help="The benchmark's data file or folder.")
 @click.option("--corpus", "corpus", multiple=True, required=True, type=click.Path(exists=True),
               help="Corpus files or folders to check (a knowledge base's sources, training data).")
-@click.option("-n", "ngram", type=click.IntRange(min=3), default=13, show_default=True,
+@deprecated("-n", "ngram", "--ngram (-n is --limit in every verb)", type=click.IntRange(min=3))
+@click.option("--ngram", "ngram", type=click.IntRange(min=3), default=13, show_default=True,
               help="n-gram length (words; single characters for Chinese).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--report", default=None, help="Also write the report as JSON to this path.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -77,14 +78,25 @@ def deid(files: tuple[str, ...], mode: str, key_path: str | None, reidentify: bo
         store.save()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
 def _read(name: str) -> str:
     try:
         raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {name}: {exc}") from exc
+    text = None
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return raw.decode(enc)
+            text = raw.decode(enc)
+            break
         except UnicodeDecodeError:
             continue
-    return raw.decode("utf-8", errors="replace")
+    if text is None:
+        text = raw.decode("utf-8", errors="replace")
+    sample = text[:50000]
+    if b"\x00" in raw[:50000] or (sample and len(_CONTROL.findall(sample)) / len(sample) > 0.02):
+        # never echo binary input: it cannot be de-identified reliably
+        raise DataError(f"{name} looks like binary data, not text: nothing was de-identified or written")
+    return text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,11 @@ import click
 from medsage.errors import DataError
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    if sys.stderr.isatty() and (done == total or done % 256 < 32):
-        click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
+def _progress() -> Any:
+    """Rate and ETA of each build stage (a bar on a terminal, a line every ~10 s or 5% otherwise)."""
+    from medsage.progress import StageProgress
+
+    return StageProgress("kb", unit="chunks")
 
 
 def _report(report: Any, as_json: bool, kb_dir: Path) -> None:
@@ -52,7 +53,7 @@ def build(out: Path, sources: tuple[str, ...], no_dense: bool, dense_chars: int,
     """Build a knowledge base in OUT from SOURCES (replaces a KB already there)."""
     from medsage.kb.build import build as do_build
 
-    report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=_progress)
+    report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=_progress())
     _report(report, as_json, out)
 
 
@@ -64,7 +65,7 @@ def add(kb_dir: Path, sources: tuple[str, ...], as_json: bool) -> None:
     """Add SOURCES to a KB; documents with an id already present are replaced."""
     from medsage.kb.build import add as do_add
 
-    _report(do_add(kb_dir, list(sources), progress=_progress), as_json, kb_dir)
+    _report(do_add(kb_dir, list(sources), progress=_progress()), as_json, kb_dir)
 
 
 @kb.command()
@@ -117,6 +118,8 @@ def search(query: str, kb_dir: Path, k: int, mode: str, sources: tuple[str, ...]
     base = KnowledgeBase(kb_dir)
     if len(query) > MAX_QUERY_CHARS:
         click.echo(f"note: query cut to its first {MAX_QUERY_CHARS} characters", err=True)
+    if mode == "hybrid" and not base.has_dense:
+        click.echo("note: this KB is BM25 only (built with --no-dense): hybrid search falls back to BM25", err=True)
     hits = base.search(query, k=k, mode=mode, sources=sources, languages=languages)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))

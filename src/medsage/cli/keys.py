@@ -7,6 +7,8 @@ import json
 
 import click
 
+from medsage.cli.common import deprecated
+
 
 def _store(config_path: str | None, database: str | None):  # type: ignore[no-untyped-def]
     from medsage.server.config import load_config
@@ -16,8 +18,9 @@ def _store(config_path: str | None, database: str | None):  # type: ignore[no-un
 
 
 _opts = [
-    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+    click.option("--config", "config_path", type=click.Path(dir_okay=False),
                  help="TOML config file (default: $MEDSAGE_CONFIG)."),
+    deprecated("-c", "config_path", "--config (-c is --concurrency in every verb)", type=click.Path(dir_okay=False)),
     click.option("--database", default=None, help="sqlite:///path or postgresql://…"),
 ]
 
@@ -39,16 +42,18 @@ def keys() -> None:
               show_default=True)
 @click.option("--rate-limit", type=int, default=None,
               help="Requests per minute for this key (default: server setting; 0 = unlimited).")
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="The key stops working this many days after creation (default: no expiry).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_with_db
-def create(name: str, role: str, rate_limit: int | None, as_json: bool,
+def create(name: str, role: str, rate_limit: int | None, expires_days: float | None, as_json: bool,
            config_path: str | None, database: str | None) -> None:
     """Create a key and print it (it cannot be shown again)."""
     from medsage.server.auth import create_key
 
     store = _store(config_path, database)
     try:
-        key, record = create_key(store, name, role, rate_limit)
+        key, record = create_key(store, name, role, rate_limit, expires_days=expires_days)
     finally:
         store.close()
     if as_json:
@@ -74,7 +79,8 @@ def list_keys(as_json: bool, config_path: str | None, database: str | None) -> N
         return
     for r in records:
         when = dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
-        status = "revoked" if r.revoked else "active"
+        status = "revoked" if r.revoked else (
+            "expired" if r.expires is not None and r.expires <= dt.datetime.now().timestamp() else "active")
         limit = "default" if r.rate_per_minute is None else f"{r.rate_per_minute}/min"
         click.echo(f"{r.key_id}  {r.role:<9}  {status:<7}  {limit:<8}  {when}  {r.name}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from medsage.cli.common import deprecated
 from medsage.errors import DataError
 
 
@@ -22,8 +23,9 @@ def safety() -> None:
 @safety.command("check")
 @click.argument("text", required=False)
 @click.option("--file", "-f", "file_", type=click.Path(dir_okay=False), help="Read the text from a file ('-' = stdin).")
-@click.option("--context", "-c", "context", type=click.Path(dir_okay=False),
+@click.option("--patient", "context", type=click.Path(dir_okay=False),
               help="Patient context JSON (age, sex, weight_kg, pregnant, lactating, egfr/crcl, hepatic, allergies, medications).")
+@deprecated("--context/-c", "context", "--patient (-c is --concurrency in every verb)", type=click.Path(dir_okay=False))
 @click.option("--meds", multiple=True, metavar="TEXT",
               help="A medication (\"warfarin 5 mg daily\"); repeatable, or one comma/semicolon-separated list.")
 @click.option("--ddinter", type=click.Path(exists=True), help="Local DDInter CSV file or folder (CC BY-NC-SA, not shipped).")
@@ -39,9 +41,9 @@ def check_cmd(text: str | None, file_: str | None, context: str | None, meds: tu
     \b
     Examples:
       medsage safety check "simvastatin 40 mg qhs + clarithromycin 500 mg bid"
-      medsage safety check -f note.txt --context patient.json --json
+      medsage safety check -f note.txt --patient patient.json --json
       echo "华法林 3mg qd，布洛芬 0.3g tid" | medsage safety check
-      medsage safety check --meds "warfarin 5 mg daily; ibuprofen 400 mg tid" --context patient.json
+      medsage safety check --meds "warfarin 5 mg daily; ibuprofen 400 mg tid" --patient patient.json
 
     Exit status: 0 no blocking finding, 1 blocking finding(s), 2 usage/input error.
     """

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from medsage.cli.common import DEFAULT_MODEL, deprecated
+
 if TYPE_CHECKING:
     from medsage.server.config import ServerConfig
 
@@ -14,12 +16,14 @@ log = logging.getLogger("medsage.serve")
 
 
 @click.command("serve")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML config file (default: $MEDSAGE_CONFIG).")
+@deprecated("-c", "config_path", "--config (-c is --concurrency in every verb)", type=click.Path(dir_okay=False))
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
-@click.option("--model", "default_model", default=None,
-              help="Default base model spec, e.g. local/smollm2 or mock/echo.")
+@click.option("--model", "-m", "default_model", envvar="MEDSAGE_MODEL", default=None,
+              help=f"Model spec the pipelines wrap (env MEDSAGE_MODEL; else the config file's [models] default; "
+                   f"else {DEFAULT_MODEL}, as in every verb).")
 @click.option("--database", default=None, help="sqlite:///path or postgresql://… for keys + audit.")
 @click.option("--kb", "kb_path", default=None, help="Knowledge-base path.")
 @click.option("--no-auth", is_flag=True, help="Do not require API keys (single-user local use).")
@@ -38,6 +42,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, default_m
     require_serve_extra()
     config = load_config(config_path, host=host, port=port, default_model=default_model,
                          database=database, kb_path=kb_path, auth=False if no_auth else None)
+    config = with_cli_default_model(config, config_path, default_model)
     if default_model and default_model not in config.base_models:
         config = config.with_overrides(base_models=(default_model, *config.base_models))
     import uvicorn
@@ -68,6 +73,32 @@ def serve(config_path: str | None, host: str | None, port: int | None, default_m
 
     uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning",
                 timeout_graceful_shutdown=10)
+
+
+def with_cli_default_model(config: ServerConfig, config_path: str | None, flag: str | None) -> ServerConfig:
+    """``config`` with the CLI's model default (``local/smollm2``) where nothing chose one.
+
+    The library default of :class:`ServerConfig` stays ``mock/echo`` (tests, embedding); a
+    server started from the command line answers with a real model unless ``--model``,
+    ``MEDSAGE_MODEL``/``MEDSAGE_DEFAULT_MODEL`` or the config file's ``[models] default``
+    asks for another (``mock/`` only when asked).
+    """
+    import os
+    import tomllib
+    from pathlib import Path
+
+    path = config_path or os.environ.get("MEDSAGE_CONFIG")
+    models: dict[str, object] = {}
+    if path:
+        try:
+            models = dict(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("models") or {})
+        except (OSError, tomllib.TOMLDecodeError):
+            models = {}
+    if flag or os.environ.get("MEDSAGE_DEFAULT_MODEL") or "default" in models:
+        return config
+    base = config.base_models if (os.environ.get("MEDSAGE_MODELS") or "base" in models) else ()
+    return config.with_overrides(default_model=DEFAULT_MODEL,
+                                 base_models=(DEFAULT_MODEL, *[b for b in base if b != DEFAULT_MODEL]))
 
 
 def _env_for(config: ServerConfig) -> dict[str, str]:

@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from medsage.clinic.carry import carry
 from medsage.clinic.consult_prompts import prompt
 from medsage.clinic.consult_support import (
     PROMPT_LANGUAGES,
@@ -203,7 +204,9 @@ class ConsultPipeline(Pipeline):
                         "specialists": [sp.key for sp in team], "safety_blocked": blocked})
         out = ModelOutput(text=text, model=self.name, usage=usage, latency_s=time.perf_counter() - start,
                           extras={"trace": trace, "consult": summary})
-        return state.evolve(output=out, trace=tuple(trace), findings=state.findings + tuple(findings))
+        state = state.evolve(output=out, trace=tuple(trace), findings=state.findings + tuple(findings))
+        # the case's own red flags and findings (the plan check above sees only the plan)
+        return state if case.choices or self.safety == "off" else carry(state)
 
     def _intake_entry(self, case: Case, team: list[Specialist]) -> dict[str, Any]:
         notes = list(case.caveats)

@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from medsage.clinic.carry import carry
 from medsage.models.base import Model
 from medsage.notes.generate import DraftConfig
 from medsage.notes.grounding import GroundingConfig
@@ -74,7 +75,9 @@ class NotePipeline(Pipeline):
         st = note.stats
         usage = Usage(int(st.get("prompt_tokens", 0)), int(st.get("completion_tokens", 0)))
         out = ModelOutput(text=note.plain_text(), model=self.name, usage=usage,
-                          latency_s=time.perf_counter() - start, extras={"note": note.to_dict()})
+                          latency_s=time.perf_counter() - start,
+                          extras={"note": note.to_dict(), "findings": list(note.safety.get("findings", []))})
         trace = ({"stage": "note", "model_calls": st.get("model_calls"), "seconds": st.get("total_seconds"),
                   "warnings": note.warnings},)
-        return replace(state, output=out, trace=state.trace + trace)
+        state = replace(state, output=out, trace=state.trace + trace)
+        return carry(state, text=text, mark_text=False)

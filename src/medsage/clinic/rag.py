@@ -30,7 +30,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.citations import add_markers, drop_repeats, lexical_support, verify
+from medsage.clinic.carry import carry
+from medsage.clinic.citations import add_markers, drop_repeats, lexical_support, summarize, verify
 from medsage.clinic.evidence import RULES, format_evidence
 from medsage.errors import SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
@@ -149,7 +150,7 @@ class RagPipeline(Pipeline):
                 out = ModelOutput(text=NOT_COVERED[lang], model=self.name, usage=usage,
                                   latency_s=time.perf_counter() - start,
                                   extras={"covered": False, "unsupported": [], "citations": []})
-                return state.evolve(output=out, trace=state.trace + (trace,))
+                return carry(state.evolve(output=out, trace=state.trace + (trace,)), query)
             messages = self._answer_messages(state.messages, hits, lang)
         output = await self.model.generate(messages, state.config)
         usage = usage + output.usage
@@ -166,15 +167,18 @@ class RagPipeline(Pipeline):
                       if self.verify else [])
             text = add_markers(text, checks)
             cited = sorted({n for c in checks for n in c.cited if n in evidence})
-            unsupported = [c.to_dict() for c in checks if c.supported is False]
-            if self.verify and not any(c.supported for c in checks):
+            verdict = summarize(checks)
+            if self.verify and not verdict["verified"]:
                 text = f"{text.rstrip()}\n\n{UNVERIFIED_NOTE[lang]}"
             citations = [c for c in citations if c.n in cited]
-            extras |= {"unsupported": unsupported, "checks": [c.to_dict() for c in checks]}
+            extras |= {"unsupported": verdict["unsupported"], "checks": [c.to_dict() for c in checks]}
+            if self.verify:  # retrieval found material, but "covered" means the answer rests on it
+                extras |= {"covered": verdict["verified"], "injection_suspected": verdict["injection_suspected"]}
         extras["citations"] = [c.__dict__ for c in citations]
         out = replace(output, text=text, usage=usage, extras=extras, model=self.name,
                       latency_s=time.perf_counter() - start)
-        return state.evolve(output=out, citations=tuple(citations), trace=state.trace + (trace,))
+        state = state.evolve(output=out, citations=tuple(citations), trace=state.trace + (trace,))
+        return state if exam else carry(state, query)  # the question's red flags and findings, as the CLI
 
     def _exam_messages(self, messages: tuple[Message, ...], hits: list[Hit], lang: str) -> list[Message]:
         msgs = list(messages)

@@ -122,4 +122,9 @@ class RoutePipeline(Pipeline):
                           "usage": {"prompt_tokens": output.usage.prompt_tokens,
                                     "completion_tokens": output.usage.completion_tokens},
                           "latency_s": round(output.latency_s, 3), **({"error": output.error} if output.error else {})}]
-        return state.evolve(output=output, trace=tuple(trace))
+        state = state.evolve(output=output, trace=tuple(trace))
+        if state.sample.choices:
+            return state
+        from medsage.clinic.carry import carry
+
+        return carry(state)  # the single agent gets the same safety carry-through as the panels

@@ -26,6 +26,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from medsage.clinic.carry import safety_block
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline
 from medsage.safety import check
@@ -70,6 +71,7 @@ class SafetyPipeline(Pipeline):
             out = ModelOutput(text=pre.policy.response, model=self.name,
                               latency_s=time.perf_counter() - start,
                               extras={"findings": [finding_to_dict(f) for f in findings],
+                                      "input_safety": safety_block(pre),
                                       "safety": {"decision": pre.policy.decision, "category": pre.policy.category,
                                                  "model_called": False}})
             return state.evolve(output=out, findings=state.findings + findings,
@@ -81,7 +83,8 @@ class SafetyPipeline(Pipeline):
                        "模型未能作答；不显示未经检查的内容。")
             guidance = pre.triage.guidance if pre.triage and pre.triage.is_emergency else ""
             out = replace(draft, text="\n\n".join(t for t in (guidance, text) if t), model=self.name,
-                          extras={**draft.extras, "findings": [finding_to_dict(f) for f in pre.findings]})
+                          extras={**draft.extras, "findings": [finding_to_dict(f) for f in pre.findings],
+                                  "input_safety": safety_block(pre)})
             return state.evolve(output=out, findings=state.findings + tuple(pre.findings),
                                 trace=state.trace + tuple(trace))
         # 3. check the draft with the question (drugs named in either) and the context
@@ -92,8 +95,9 @@ class SafetyPipeline(Pipeline):
         answer_findings = [_user_raised(_shift(f, offset), known) for f in post.findings]
         trace.append({"stage": "safety_post", "blocked": post.blocked, "findings": len(post.findings)})
         answer_findings += await self._attributed_doses(question, draft.text, pre, post, context, lang)
-        pre_findings = [_user_raised(f, known) for f in pre.findings]
-        all_findings = _merge(answer_findings, pre_findings)
+        # the question's own findings keep the action `medsage safety check` gives them; a drug
+        # pair the user named only downgrades the *answer's* finding (the draft is not withheld)
+        all_findings = _merge(list(pre.findings), answer_findings)
         blocking = [f for f in answer_findings if f.action == "block"]
         warnings = [f for f in answer_findings if f.action == "warn"]
         parts: list[str] = []
@@ -118,6 +122,7 @@ class SafetyPipeline(Pipeline):
             if warnings and self.notes:
                 parts.append(msg(lang, "Safety notes:", "安全提示：") + "\n" + _bullets(warnings))
         extras["findings"] = [finding_to_dict(f) for f in all_findings]
+        extras["input_safety"] = safety_block(pre)
         extras["safety"] = {"blocked": bool(blocking), "urgency": pre.urgency, "model_called": True,
                             "withheld": bool(blocking) and self.on_block != "annotate"}
         out = replace(draft, text="\n\n".join(p for p in parts if p), model=self.name,

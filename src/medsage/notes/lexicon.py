@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from medsage.textnorm import normalise
+
 log = logging.getLogger(__name__)
 
 _SKIP_EN = {"pt", "uri", "cold", "echo", "iron", "sugar", "broken", "cast", "brace", "weak", "tired"}
@@ -90,13 +92,21 @@ def get_lexicon(lang: str) -> Lexicon:
 
 
 def find_concepts(text: str, lang: str = "en") -> list[Mention]:
-    """All lexicon concepts in ``text``, with a simple negation flag (NegEx-style)."""
+    """All lexicon concepts in ``text``, with a simple negation flag (NegEx-style).
+
+    Matching runs on the normalised copy (:func:`medsage.textnorm.normalise`); spans point
+    at the original characters.
+    """
     lex = get_lexicon(lang)
-    low = text.lower()
+    clean, omap = normalise(text)
+    low = clean.lower()
+    if len(low) != len(clean):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in clean)
     out = []
     for m in lex.pattern.finditer(low):
         concept, kind = lex.canon[m.group(0)]
-        out.append(Mention(concept, kind, m.start(), m.end(), _negated(low, m.start(), lex.lang)))
+        start, end = omap.span(m.start(), m.end())
+        out.append(Mention(concept, kind, start, end, _negated(low, m.start(), lex.lang)))
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from medsage.notes.lexicon import find_concepts
 from medsage.notes.schema import Note
 from medsage.notes.transcript import Transcript
+from medsage.textnorm import normalise
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def medication_sentences(note: Note) -> list[str]:
     out = []
     for s in note.sentences:
         if any(m.kind == "drug" for m in find_concepts(s.text, note.lang)) or \
-                any(u in s.text.lower() for u in (" mg", "mg ", "毫克", "片")):
+                any(u in normalise(s.text)[0].lower() for u in (" mg", "mg ", "毫克", "片")):
             out.append(s.text)
     return out
 
@@ -45,12 +46,12 @@ def check_note(note: Note, transcript: Transcript) -> dict[str, Any]:
     text = "\n".join(meds)
     context = "\n".join(f"{t.role}: {t.text}" for t in transcript.turns)
     try:
-        try:
-            # a plain-string context is read as free text (allergies, current medications)
-            report = check(text, context=context, lang=note.lang)  # type: ignore[arg-type]
-        except TypeError:
-            report = check(text, lang=note.lang)
-        data = report.to_dict() if hasattr(report, "to_dict") else {"findings": []}
+        # a plain-string context is read as free text (allergies, current medications). There
+        # is no retry without it: a check that silently dropped the allergies would fail open.
+        report = check(text, context=context, lang=note.lang)  # type: ignore[arg-type]
+        if not hasattr(report, "to_dict"):
+            raise TypeError(f"safety check returned {type(report).__name__}, not a report")
+        data = report.to_dict()
     except Exception as exc:  # fail closed: an error is reported, never a pass
         log.warning("safety check failed: %s", exc)
         return {"status": "error", "findings": [], "message": f"safety check failed: {exc}",

@@ -19,6 +19,12 @@ def to_markdown(note: Note) -> str:
     """Markdown with per-sentence evidence turn ids, flags, omissions, codes and safety."""
     L = _L["zh" if note.lang == "zh" else "en"]
     out = [f"# {L['title']}", "", f"> {DISCLAIMER}", ""]
+    carried = note.safety.get("input") or {}
+    if carried.get("guidance"):  # red flags in the conversation come first, as in `medsage safety check`
+        out += [f"**{carried['guidance']}**", ""]
+    blocking = [f for f in carried.get("findings", []) if f.get("action") == "block"]
+    if blocking:
+        out += [f"- **[{f.get('action')}]** {f.get('message', '')}" for f in blocking] + [""]
     for sec in note.sections:
         out.append(f"## {sec.title}")
         if not sec.sentences:
@@ -38,10 +44,13 @@ def to_markdown(note: Note) -> str:
         out.append("")
     out.append(f"## {L['safety']}")
     st = note.safety.get("status", "unavailable")
-    if st == "checked":
-        fs = note.safety.get("findings", [])
-        out += [f"- [{f.get('severity', '?')}] {f.get('message', '')}" for f in fs] or ["- no findings"]
-    else:
+    fs = note.safety.get("findings", [])
+    if carried.get("urgency"):
+        out.append(f"- triage: {carried['urgency']}")
+    if st == "checked" or fs:
+        out += [f"- [{f.get('action', '?')}] [{f.get('severity', '?')}] {f.get('message', '')}" for f in fs] \
+            or ["- no findings"]
+    if st != "checked":
         out.append(f"- {st}: {note.safety.get('message', '')}".rstrip(": "))
     out.append("")
     if note.warnings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from medsage.models.base import Model
 from medsage.notes.coding import suggest_codes
@@ -90,6 +91,8 @@ async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptio
         codes, code_warn = suggest_codes({s.id: s.text for s in note.sections}, lang, opts.icd_table)
         note.codes, warnings = codes, warnings + code_warn
     note.safety = check_note(note, transcript) if opts.safety else {"status": "skipped", "findings": []}
+    if opts.safety:  # the conversation itself, checked as `medsage safety check` would (red flags …)
+        note.safety = with_input_safety(note.safety, "\n".join(t.text for t in transcript.turns))
     if note.safety.get("status") == "unavailable":
         warnings.append("medication safety check unavailable: medications were NOT checked "
                         f"({note.safety.get('message', '')})")
@@ -106,3 +109,16 @@ async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptio
 def transcript_from_text(text: str, lang: str = "auto", source: str = "") -> Transcript:
     """Parse plain transcript text and infer speaker roles."""
     return infer_roles(parse_text(text, source=source, lang=lang))
+
+
+def with_input_safety(safety: dict[str, Any], text: str) -> dict[str, Any]:
+    """``safety`` plus the conversation's own findings (``input``, merged into ``findings``)."""
+    from medsage.clinic.carry import input_report, safety_block
+
+    if not text.strip():
+        return safety
+    block = safety_block(input_report(text))
+    seen = {(f.get("type"), f.get("message")) for f in safety.get("findings", [])}
+    extra = [f for f in block["findings"] if (f.get("type"), f.get("message")) not in seen]
+    return {**safety, "findings": [*extra, *safety.get("findings", [])], "input": block,
+            "urgency": block["urgency"]}

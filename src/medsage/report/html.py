@@ -49,8 +49,22 @@ def _table(cells: dict[str, dict[str, Any]], label: str) -> str:
     return f"<table><tr><th>{escape(label)}</th><th>n</th><th>score</th><th>95% CI</th></tr>{rows}</table>"
 
 
+def spread(recs: list[dict[str, Any]], limit: int, key: str = "language") -> list[dict[str, Any]]:
+    """Up to ``limit`` records taken in turn from each ``metadata[key]`` group (languages …)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in recs:
+        groups.setdefault(str((r.get("metadata") or {}).get(key) or ""), []).append(r)
+    out: list[dict[str, Any]] = []
+    queues = [list(v) for _, v in sorted(groups.items())]
+    while len(out) < limit and any(queues):
+        for q in queues:
+            if q and len(out) < limit:
+                out.append(q.pop(0))
+    return out
+
+
 def _examples(recs: list[dict[str, Any]], limit: int = 20) -> str:
-    wrong = [r for r in recs if r.get("correct") is False or r.get("error")][:limit]
+    wrong = spread([r for r in recs if r.get("correct") is False or r.get("error")], limit)
     items = []
     for r in wrong:
         prompt = r["messages"][-1]["content"] if r.get("messages") else ""
@@ -65,7 +79,7 @@ def render(summary: dict[str, Any], records: dict[str, list[dict[str, Any]]]) ->
     head = (f"<h1>medsage run {escape(str(summary.get('run_id')))}</h1>"
             f"<p>model <b>{escape(str(summary.get('model')))}</b>"
             f"{' · pipeline <b>' + escape(str(summary['pipeline'])) + '</b>' if summary.get('pipeline') else ''}"
-            f" · mode {escape(str(summary.get('mode')))} · {summary.get('n')} samples in {summary.get('wall_s')} s"
+            f" · mode {escape(str(summary.get('mode')))} · {summary.get('n')} samples in {_wall(summary)}"
             f" · {escape(str(summary.get('created')))}</p><p class=note>{escape(str(summary.get('disclaimer', '')))}</p>")
     parts = [head]
     for name, t in summary.get("tasks", {}).items():
@@ -73,20 +87,38 @@ def render(summary: dict[str, Any], records: dict[str, list[dict[str, Any]]]) ->
         parts.append(
             f"<h2>{escape(name)}</h2><p><b>{t['metric']} {t['accuracy']:.3f}</b> "
             f"(95% CI {t['ci95'][0]:.3f}–{t['ci95'][1]:.3f}, n={t['n']}) · unparsed {t['unparsed']} · "
-            f"errors {t['errors']} · skipped rows {t['skipped']} · tokens {t['tokens']['prompt']}+{t['tokens']['completion']}"
-            f" · latency p50 {t['latency_s']['p50']} s, p95 {t['latency_s']['p95']} s</p>"
+            f"errors {t['errors']} · skipped rows {t['skipped']} · tokens: prompt {t['tokens']['prompt']:,}, "
+            f"completion {t['tokens']['completion']:,} · latency per sample: model p50 {t['latency_s']['p50']:.2f} s, "
+            f"p95 {t['latency_s']['p95']:.2f} s; queue p50 {(t.get('queue_s') or {}).get('p50', 0.0):.2f} s</p>"
+            + (f"<p>chance (guessing): {t['chance']:.3f}</p>" if t.get("chance") is not None else "")
+            + (f"<p class=note>{escape(t['selection'])}</p>" if t.get("selection") else "")
             + (f"<p>{escape(verdict)}</p>" if verdict else ""))
         for group, cells in t.get("by", {}).items():
-            parts.append(f"<h3>by {escape(group)}</h3>")
+            cov = (t.get("coverage") or {}).get(group)
+            known = f" ({group} known for {cov['known']} of {cov['of']})" if cov and cov["known"] < cov["of"] else ""
+            parts.append(f"<h3>by {escape(group)}{escape(known)}</h3>")
             if len(cells) > 1:
                 parts.append(bar_chart(f"{name}: by {group}", cells, t.get("verdicts", {}).get("pass_line")))
             parts.append(_table(cells, group))
         if t.get("problems"):
             items = "".join(f"<li>{escape(p)}</li>" for p in t["problems"][:50])
             parts.append(f"<details><summary class=bad>{t['skipped']} skipped rows</summary><ul>{items}</ul></details>")
-        parts.append("<h3>wrong or failed samples (first 20)</h3>" + _examples(records.get(name, [])))
+        parts.append("<h3>wrong or failed samples (20, taken in turn from each language)</h3>"
+                     + _examples(records.get(name, [])))
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>medsage report</title>"
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def _wall(summary: dict[str, Any]) -> str:
+    """Wall time over the whole run, with each part when it was resumed."""
+    from medsage.progress import fmt_duration
+
+    text = fmt_duration(float(summary.get("wall_s") or 0.0))
+    parts = summary.get("parts") or []
+    if len(parts) > 1:
+        text += " over " + ", ".join(f"part {p['part']}: {p['samples']} in {fmt_duration(float(p['wall_s']))}"
+                                     for p in parts)
+    return escape(text)
 
 
 def write_html(summary: dict[str, Any], records: dict[str, list[dict[str, Any]]], path: Path) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from medsage.textnorm import normalise
+
 GENERAL = "internal_medicine"
 
 
@@ -114,6 +116,7 @@ _EN_PATTERNS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
 
 def match_departments(text: str) -> list[DepartmentMatch]:
     """Departments whose keywords occur in ``text``, most hits first (ties: list order)."""
+    text = normalise(text)[0]
     matches: list[DepartmentMatch] = []
     for dept in DEPARTMENTS:
         hits = [t for t, pat in _EN_PATTERNS[dept.key] if pat.search(text)]

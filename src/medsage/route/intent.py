@@ -24,6 +24,7 @@ from medsage.errors import DataError
 from medsage.route.classifier import LogisticRegression, Prediction, macro_f1
 from medsage.route.embed import Embedder, get_embedder
 from medsage.route.intents import intent_label
+from medsage.textnorm import normalise
 
 log = logging.getLogger(__name__)
 SEED_FILE = "seed.jsonl"
@@ -104,7 +105,8 @@ class IntentClassifier:
         """Classify ``texts``; confidence is the top class probability."""
         if not texts:
             return []
-        P = self.model.predict_proba(self.embedder.embed(list(texts)))
+        # the same clean copy every matcher sees (zero-width, look-alike, full-width characters)
+        P = self.model.predict_proba(self.embedder.embed([normalise(t)[0] for t in texts]))
         out = []
         for row in P:
             probs = {lab: float(p) for lab, p in zip(self.model.labels, row, strict=True)}

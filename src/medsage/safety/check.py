@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medsage.safety._common import act_rank, detect_lang, finding, finding_to_dict, msg, sev_rank
@@ -20,6 +20,7 @@ from medsage.safety.allergy import allergies_from_text, check_allergies
 from medsage.safety.context import PatientContext
 from medsage.safety.doses import check_doses
 from medsage.safety.drugs import DICTIONARY_SOURCE, Medication, extract, get_dictionary
+from medsage.safety.evasion import hidden_characters_finding, remap_finding
 from medsage.safety.interactions import (
     InteractionIndex,
     builtin_index,
@@ -29,10 +30,13 @@ from medsage.safety.interactions import (
 from medsage.safety.policy import PolicyResult, evaluate
 from medsage.safety.populations import check_populations
 from medsage.safety.triage import TriageResult, triage
+from medsage.textnorm import normalise
 from medsage.types import Finding
 
 MAX_CHARS = 1_048_576
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_FORMAT = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+                     r"\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 VALIDATION_SOURCE = "medsage input validation"
 
 
@@ -123,7 +127,9 @@ def _validate_text(text: Any, lang: str) -> tuple[str, list[Finding]]:
     sample = text[:50000]
     if sample:
         bad = len(_CONTROL.findall(sample))
-        printable = sum(1 for c in sample if c.isprintable() or c in "\n\r\t")
+        # invisible format characters (zero-width spaces …) are disguise, not binary data:
+        # they are removed by the normaliser and reported as evasion
+        printable = sum(1 for c in sample if c.isprintable() or c in "\n\r\t" or _FORMAT.match(c))
         if bad / len(sample) > 0.05 or printable / len(sample) < 0.85:
             out.append(finding("invalid_input", "high",
                                msg(lang, "The text looks like binary or corrupted data; it cannot be checked reliably.",
@@ -198,10 +204,15 @@ def check(
             VALIDATION_SOURCE, None, "block"))
     binary = any(f.type == "invalid_input" and f.severity == "high" for f in findings)
     found: list[Medication] = []
+    # every text matcher below runs on the normalised copy; spans are mapped back at the end
+    clean, omap = normalise(text)
     if text and not binary:
         text_meds, text_findings = extract(text, lang=lang, weight_kg=ctx.weight_kg)
         found.extend(text_meds)
         findings.extend(text_findings)
+        hidden = hidden_characters_finding(omap, [m.span for m in text_meds if m.span], lang)
+        if hidden is not None:
+            findings.append(hidden)
     d = get_dictionary()
     from medsage.safety.dose_parse import parse_dose
 
@@ -235,8 +246,6 @@ def check(
                         f"患者用药{entry.label('zh')}剂量“{spec}”无法解析。"),
                     "medsage dose parser", None, "warn", drug=entry.id))
             if dose is not None:
-                from dataclasses import replace
-
                 dose = replace(dose, span=None)
         found.append(Medication(
             drug_id=entry.id, name=entry.display, text=cm.name, span=None, source="context",
@@ -256,8 +265,6 @@ def check(
                 msg(lang, f"Medication '{raw}' is not in the drug dictionary: it was NOT checked.",
                     f"药物“{raw}”不在药物词典中：未进行检查。"),
                 DICTIONARY_SOURCE, None, "warn", name=raw, source="meds"))
-        from dataclasses import replace
-
         found.extend(replace(m, span=None) for m in sub_meds)
         findings.extend(replace(f, span=None) for f in sub_findings)
     # clinical checks
@@ -267,20 +274,23 @@ def check(
     findings.extend(check_doses(found, ctx, lang=lang))
     allergies = list(ctx.allergies)
     if text and not binary:
-        allergies += [a for a in allergies_from_text(text) if a not in allergies]
+        allergies += [a for a in allergies_from_text(clean) if a not in allergies]
     if allergies:
         findings.extend(check_allergies(found, allergies, lang=lang))
     findings.extend(check_populations(found, ctx, lang=lang))
     tri = None
     pol = None
     if run_policy is None:
-        run_policy = looks_like_request(text)
+        run_policy = looks_like_request(clean)
     if text and not binary:
+        # policy and triage run on the clean copy: their spans move onto the original text
         if run_policy:
-            pol = evaluate(text, lang=lang)
+            pol = evaluate(clean, lang=lang)
+            pol = replace(pol, findings=[remap_finding(f, omap) for f in pol.findings])
             findings.extend(pol.findings)
         if run_triage:
-            tri = triage(text, ctx, lang=lang)
+            tri = triage(clean, ctx, lang=lang)
+            tri = replace(tri, findings=[remap_finding(f, omap) for f in tri.findings])
             findings.extend(tri.findings)
     findings = _dedupe(findings)
     findings.sort(key=lambda f: (-act_rank(f.action), -sev_rank(f.severity), f.span[0] if f.span else -1))
@@ -310,7 +320,8 @@ def _context_from_text(ctx: PatientContext, text: str) -> PatientContext:
 
     from medsage.safety.context import ContextMedication
 
-    allergies = list(ctx.allergies) + [a for a in allergies_from_text(text) if a not in ctx.allergies]
+    allergies = list(ctx.allergies) + [a for a in allergies_from_text(normalise(text)[0])
+                                       if a not in ctx.allergies]
     meds = list(ctx.medications)
     names = {m.name.lower() for m in meds}
     for m in extract(text[:MAX_CHARS])[0]:

@@ -11,10 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from medsage.safety.numbers import CN_NUM, NUM, parse_number, unreadable_amount
+
 ZH_NUM = {"一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
           "八": 8, "九": 9, "十": 10, "半": 0.5}
 
-_NUM = r"(?:\d+(?:[.,]\d+)?|\.\d+)"
+_NUM = NUM
 # unit alternatives, longest first; value = (normalised unit, factor to mg or None)
 _UNITS: list[tuple[str, str, float | None]] = [
     ("mg/kg/day", "mg/kg/day", 1.0), ("mg/kg/d", "mg/kg/day", 1.0), ("mg/kg", "mg/kg", 1.0),
@@ -39,14 +41,15 @@ _UNITS: list[tuple[str, str, float | None]] = [
 ]
 _UNIT_INFO = {alias: (norm, factor) for alias, norm, factor in _UNITS}
 _UNIT_ALT = "|".join(re.escape(a) for a, _, _ in sorted(_UNITS, key=lambda u: -len(u[0])))
-_CN_NUM = r"[一二两俩三四五六七八九十半]"
+_CN_NUM = CN_NUM
 # a dose amount: number (or range) + unit; not a concentration (followed by /dL, /L, /mL …)
 DOSE_RE = re.compile(
-    rf"(?P<num>{_NUM}|{_CN_NUM})(?:\s*(?:-|–|~|to|至|到)\s*(?P<num2>{_NUM}|{_CN_NUM}))?\s*"
+    rf"(?<![A-Za-z0-9.,\-])(?P<num>{_NUM}|{_CN_NUM})(?:\s*(?:-|–|~|to|至|到)\s*(?P<num2>{_NUM}|{_CN_NUM}))?\s*"
     rf"(?P<unit>{_UNIT_ALT})(?![A-Za-z])(?P<conc>\s*/\s*(?:{_NUM}\s*)?(?:dl|l|ml|毫升|升|h|hr|min|m2|m²)\b)?",
     re.IGNORECASE,
 )
-NUMBER_RE = re.compile(rf"(?<![A-Za-z\d.])({_NUM})(?![\d.]|\s*(?:%|cm|mm|kg|years?|yrs?|岁|月|周|天|日|次|小时|hours?|days?|weeks?|months?))")
+UNIT_RE = re.compile(rf"(?<![A-Za-z])(?P<unit>{_UNIT_ALT})(?![A-Za-z])", re.IGNORECASE)
+NUMBER_RE = re.compile(rf"(?<![A-Za-z\d.,\-])({_NUM})(?![\d.]|\s*(?:%|cm|mm|kg|years?|yrs?|岁|月|周|天|日|次|小时|hours?|days?|weeks?|months?))")
 
 _LAB_BEFORE_RE = re.compile(
     r"(?:inr|bp|hr|gfr|crcl|clcr|score|level|age|aged|weight|weighs|temp|temperature|spo2|o2|sat|pulse|"
@@ -116,6 +119,8 @@ class DoseInfo:
         route: oral, iv, im, sc, sl, inhaled, topical, rectal or None.
         span: (start, end) of the dose expression in the parsed text.
         problems: Why the dose could not be fully interpreted (empty when it could).
+        unreadable: The amount next to the unit is not a number in the strict grammar of
+            :mod:`medsage.safety.numbers` (``1e3``, ``-500``, ``NaN``, ``abc``).
     """
 
     value: float | None = None
@@ -131,6 +136,7 @@ class DoseInfo:
     per_kg: bool = False
     daily_given: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
+    unreadable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
@@ -138,22 +144,7 @@ class DoseInfo:
 
 
 def _num(s: str | None) -> float | None:
-    if s is None:
-        return None
-    s = s.strip()
-    if s in ZH_NUM:
-        return float(ZH_NUM[s])
-    if len(s) == 2 and s[0] == "十" and s[1] in ZH_NUM:
-        return 10.0 + ZH_NUM[s[1]]
-    if len(s) == 2 and s[1] == "十" and s[0] in ZH_NUM:
-        return ZH_NUM[s[0]] * 10.0
-    if re.fullmatch(r"\d{1,3}(,\d{3})+", s):
-        s = s.replace(",", "")
-    s = s.replace(",", ".")
-    try:
-        return float(s)
-    except ValueError:
-        return None
+    return parse_number(s)
 
 
 def parse_frequency(text: str) -> tuple[float | None, str | None, bool, bool]:
@@ -202,6 +193,16 @@ def parse_dose(text: str, *, weight_kg: float | None = None, offset: int = 0) ->
     """
     freq, freq_text, prn, _once = parse_frequency(text)
     route = parse_route(text)
+    first_unit = UNIT_RE.search(text)
+    if first_unit is not None:
+        bad = unreadable_amount(text, first_unit.start(), first_unit.group("unit"))
+        if bad is not None:
+            start, token = bad
+            norm = _UNIT_INFO.get(first_unit.group("unit").lower(), (first_unit.group("unit").lower(), None))[0]
+            return DoseInfo(value=None, unit=norm, frequency_per_day=freq, frequency_text=freq_text, prn=prn,
+                            route=route, span=(offset + start, offset + first_unit.end()),
+                            raw=text[start:first_unit.end()], problems=(f"unreadable amount '{token}'",),
+                            unreadable=True)
     conc = _concentration_dose(text)
     if conc is not None:
         # "250 mg/5 mL, 10 mL": the amount is concentration x volume

@@ -19,6 +19,8 @@ from typing import Any
 
 from medsage.safety._common import detect_lang, finding, load_text, lower_same_length, msg
 from medsage.safety.dose_parse import DoseInfo, parse_dose
+from medsage.textnorm import clean as clean_text
+from medsage.textnorm import normalise
 from medsage.types import Finding
 
 try:  # optional accelerators; pure-Python fallbacks keep the layer working without them
@@ -206,7 +208,7 @@ class DrugDictionary:
 
     def lookup(self, name: str, *, fuzzy: bool = True) -> tuple[DrugEntry, str, float] | None:
         """Resolve one name (generic, synonym, brand, Chinese; typo-tolerant when ``fuzzy``)."""
-        key = " ".join(str(name).lower().split()).strip(" .,;:")
+        key = " ".join(clean_text(str(name)).lower().split()).strip(" .,;:")
         if not key:
             return None
         hit = self._index.get(key)
@@ -343,8 +345,26 @@ _BEFORE_DOSE_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|mcg|g|µg|μg|毫克|克)
 
 def extract(text: str, *, lang: str = "auto", weight_kg: float | None = None,
             source: str = "text") -> tuple[list[Medication], list[Finding]]:
-    """Medications in ``text`` plus findings for unreadable names and doses."""
-    lang = detect_lang(text, lang)
+    """Medications in ``text`` plus findings for unreadable names and doses.
+
+    Matching runs on the normalised copy of ``text`` (:func:`medsage.textnorm.normalise`:
+    zero-width characters, soft hyphens, look-alike and full-width letters); spans point at
+    the original characters and a disguised drug name also gets an ``evasion`` finding.
+    """
+    from medsage.safety.evasion import evasion_findings, remap_finding, remap_medication
+
+    clean, omap = normalise(text)
+    lang = detect_lang(clean, lang)
+    meds, findings = _extract_clean(clean, lang=lang, weight_kg=weight_kg, source=source)
+    if not omap.changed:
+        return meds, findings
+    meds = [remap_medication(m, omap) for m in meds]
+    findings = [remap_finding(f, omap) for f in findings]
+    return meds, findings + evasion_findings(meds, omap, lang)
+
+
+def _extract_clean(text: str, *, lang: str, weight_kg: float | None,
+                   source: str) -> tuple[list[Medication], list[Finding]]:
     d = get_dictionary()
     mentions = d.find(text)
     # typo-tolerant pass over Latin words not already covered
@@ -387,7 +407,9 @@ def extract(text: str, *, lang: str = "auto", weight_kg: float | None = None,
                 msg(lang, f"'{med.text}' was read as {m.entry.display} (possible misspelling); confirm the drug.",
                     f"“{med.text}”按{m.entry.label('zh')}（{m.entry.display}）处理（可能拼写错误）；请核实药名。"),
                 DICTIONARY_SOURCE, med.span, "annotate", drug=m.entry.id, score=m.score))
-        if dose is not None and dose.problems:
+        if dose is not None and dose.unreadable:
+            findings.append(unreadable_dose_finding(med, dose, lang))
+        elif dose is not None and dose.problems:
             findings.append(_unparsed_dose_finding(med, dose, lang))
     findings.extend(_unknown_drugs(text, mentions, lang))
     return meds, findings
@@ -397,6 +419,16 @@ def _respan(dose: DoseInfo, start: int, end: int) -> DoseInfo:
     from dataclasses import replace
 
     return replace(dose, span=(start, end))
+
+
+def unreadable_dose_finding(med: Medication, dose: DoseInfo, lang: str) -> Finding:
+    """``unreadable_dose``: the amount next to the unit is not a number (fail closed: block)."""
+    return finding(
+        "unreadable_dose", "high",
+        msg(lang, f"Dose of {med.name} '{dose.raw}' is unreadable ({'; '.join(dose.problems)}): it is not a "
+                  "number medsage can read, so dose limits were NOT checked. Rewrite the dose.",
+            f"{med.zh or med.name}剂量“{dose.raw}”无法识别（不是可读的数字）：未核对剂量上限，请重新书写剂量。"),
+        "medsage dose parser", dose.span or med.span, "block", drug=med.drug_id, problem="; ".join(dose.problems))
 
 
 def _unparsed_dose_finding(med: Medication, dose: DoseInfo, lang: str) -> Finding:

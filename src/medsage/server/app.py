@@ -12,7 +12,8 @@ from medsage import __version__
 from medsage.server.audit import AuditMiddleware
 from medsage.server.config import ServerConfig
 from medsage.server.errors import install_handlers
-from medsage.server.routes import chat, clinical, system
+from medsage.server.headers import SecurityHeadersMiddleware
+from medsage.server.routes import chat, clinical, route_dept, system
 from medsage.server.state import ServiceState
 from medsage.server.store import Store
 
@@ -40,13 +41,15 @@ def create_app(config: ServerConfig | None = None, store: Store | None = None) -
         yield
         await svc.aclose()
 
+    # /docs is served offline by routes.system (FastAPI's own pages load Swagger from a CDN)
     app = FastAPI(title="medsage", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.medsage = svc
     install_handlers(app)
     app.include_router(chat.router)
     app.include_router(clinical.router)
     app.include_router(system.router)
+    app.include_router(route_dept.router)
     app.mount("/static", StaticFiles(directory=system.static_dir(config.static_dir)), name="static")
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -55,4 +58,5 @@ def create_app(config: ServerConfig | None = None, store: Store | None = None) -
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(AuditMiddleware, store=svc.store, max_body_bytes=config.max_body_bytes,
                        store_raw=config.store_raw)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -5,11 +5,19 @@ response status line leaves the server: a client that sees a 2xx therefore
 always has its row, even if the process dies right after. If the row cannot
 be written the client gets 503 instead (the service fails closed). Streaming
 responses get their final latency and findings filled in when the stream ends.
+
+``input_hash`` is an HMAC-SHA256 of the query string and body under a random
+per-database secret (``meta`` table, shared by the replicas), so equal requests can
+be matched within one deployment but a short input cannot be guessed from its hash.
+With ``store_raw`` the raw body is kept, except for requests that asked for
+de-identification (a route sets ``request.state.deid_applied``): their raw text is
+never written.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -41,6 +49,8 @@ class AuditMiddleware:
         self.store = store
         self.max_body = max_body_bytes
         self.store_raw = store_raw
+        secret = getattr(store, "secret", None)
+        self.hash_key: bytes = secret("audit_input_hash") if callable(secret) else b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +61,7 @@ class AuditMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         audited = str(scope.get("path", "")).startswith(AUDITED_PREFIX)
-        hasher = hashlib.sha256()
+        hasher = hmac.new(self.hash_key, digestmod=hashlib.sha256)
         query = scope.get("query_string", b"")
         if query:
             hasher.update(query)
@@ -135,7 +145,8 @@ class AuditMiddleware:
             input_hash=hasher.hexdigest(),
             findings=list(state.get("findings") or []),
             latency_ms=round((time.perf_counter() - start) * 1000, 3),
-            raw=b"".join(raw).decode("utf-8", "replace") if self.store_raw else None,
+            raw=(b"".join(raw).decode("utf-8", "replace")
+                 if self.store_raw and not state.get("deid_applied") else None),
         )
 
     async def _finish(self, request_id: str, state: dict[str, Any], start: float) -> None:

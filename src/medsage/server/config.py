@@ -14,13 +14,16 @@ Example ``medsage-serve.toml``::
     [models]
     default = "mock/echo"     # the base model pipelines wrap
     base = ["mock/echo"]      # base models exposed by their spec
-    pipelines = ["rag", "consult", "safety", "route", "note"]
+    pipelines = ["rag", "domain", "consult", "safety", "route", "note"]
 
     [models.options."local/smollm2"]
     n_ctx = 2048
 
     [pipelines.rag]           # options passed to get_pipeline("rag", …)
     k = 4
+
+    [pipelines.domain]        # evidence from [kb], solved examples from question banks
+    bank = ["exams/medqa_mcmle_dev.jsonl"]
 
     [kb]
     path = "kb/"              # knowledge base index path
@@ -83,7 +86,7 @@ class ServerConfig:
     auth: bool = True
     default_model: str = "mock/echo"
     base_models: tuple[str, ...] = ("mock/echo",)
-    pipelines: tuple[str, ...] = ("rag", "consult", "safety", "route", "note")
+    pipelines: tuple[str, ...] = ("rag", "domain", "consult", "safety", "route", "note")
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     pipeline_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     kb_path: str = ""

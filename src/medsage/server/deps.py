@@ -8,7 +8,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Request
 
-from medsage.server.auth import ANONYMOUS, Principal
+from medsage.server.auth import ANONYMOUS, Principal, Throttled
 from medsage.server.errors import APIError
 from medsage.server.state import ServiceState
 
@@ -35,7 +35,14 @@ async def principal(request: Request) -> Principal:
         if scheme.lower() != "bearer" or not key:
             raise APIError(401, "missing API key: send 'Authorization: Bearer <key>'",
                            "missing_api_key", headers={"WWW-Authenticate": "Bearer"})
-        found = await anyio.to_thread.run_sync(svc.auth.verify, key)
+        client = request.client.host if request.client else None
+        try:
+            # throttled and known-bad keys are answered here, without a worker thread
+            found = (await anyio.to_thread.run_sync(svc.auth.verify, key, client)
+                     if svc.auth.precheck(key, client) else None)
+        except Throttled as exc:
+            raise APIError(429, str(exc), "auth_throttled",
+                           headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))}) from exc
         if found is None:
             raise APIError(401, "invalid or revoked API key", "invalid_api_key",
                            headers={"WWW-Authenticate": "Bearer"})

@@ -66,7 +66,11 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.message, exc.code, exc.param, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and ctype and ctype != "application/json" and not ctype.endswith("+json"):
+            return error_response(415, f"unsupported content type '{ctype[:60]}': send application/json",
+                                  "unsupported_media_type")
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "request body is not valid JSON", "invalid_json")

@@ -115,7 +115,19 @@ async def kb_search(path: str, query: str, k: int, mode: str = "hybrid") -> list
         hits = await anyio.to_thread.run_sync(run)
     except MedsageError as exc:
         raise _user_error(exc) from exc
-    return [h.to_dict() if hasattr(h, "to_dict") else jsonable(h) for h in hits]
+    return [public_citation(h.to_dict() if hasattr(h, "to_dict") else jsonable(h)) for h in hits]
+
+
+def public_citation(item: Any) -> Any:
+    """A hit or citation without server file paths (only http(s) links are shown to clients)."""
+    if not isinstance(item, dict):
+        return item
+    out = dict(item)
+    for name in ("url", "path", "file"):
+        value = out.get(name)
+        if isinstance(value, str) and value and not value.lower().startswith(("http://", "https://")):
+            out[name] = ""
+    return out
 
 
 # -- notes ------------------------------------------------------------------------

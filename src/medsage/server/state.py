@@ -16,7 +16,8 @@ from medsage.server.store import Store
 
 log = logging.getLogger("medsage.server")
 PIPELINE_PREFIX = "medsage-"
-NEEDS_KB = frozenset({"rag"})  # pipelines that cannot run without a knowledge base
+# pipelines that cannot run without one of these options (a knowledge base, a question bank)
+NEEDS = {"rag": ("kb",), "domain": ("kb", "bank")}
 
 
 class ServiceState:
@@ -57,8 +58,9 @@ class ServiceState:
 
     def pipeline_ready(self, name: str) -> bool:
         """Whether pipeline ``name`` exists and has what it needs (a KB for ``rag``)."""
-        has_kb = self.config.pipeline_options_for(name).get("kb") or os.environ.get("MEDSAGE_KB")
-        if name in NEEDS_KB and not has_kb:
+        opts = self.config.pipeline_options_for(name)
+        have = {k for k in ("kb", "bank") if opts.get(k)} | ({"kb"} if os.environ.get("MEDSAGE_KB") else set())
+        if name in NEEDS and not have & set(NEEDS[name]):
             return False
         return self.pipeline_factory(name) is not None
 

@@ -10,7 +10,10 @@ thread so the event loop never blocks on I/O.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -31,7 +34,8 @@ _SCHEMA = (
         hash TEXT NOT NULL,
         rate_per_minute INTEGER,
         created REAL NOT NULL,
-        revoked REAL
+        revoked REAL,
+        expires REAL
     )""",
     """CREATE TABLE IF NOT EXISTS audit (
         request_id TEXT PRIMARY KEY,
@@ -49,7 +53,9 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts)",
     "CREATE INDEX IF NOT EXISTS audit_key ON audit (key_id)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+_KEY_COLUMNS = "key_id, name, role, salt, hash, rate_per_minute, created, revoked, expires"
 AUDIT_COLUMNS = (
     "request_id", "ts", "key_id", "role", "method", "endpoint", "status",
     "model", "input_hash", "findings", "latency_ms", "raw",
@@ -68,13 +74,14 @@ class KeyRecord:
     rate_per_minute: int | None
     created: float
     revoked: float | None = None
+    expires: float | None = None
 
     def public(self) -> dict[str, Any]:
         """The fields safe to show (no salt or hash)."""
         return {
             "key_id": self.key_id, "name": self.name, "role": self.role,
             "rate_per_minute": self.rate_per_minute, "created": self.created,
-            "revoked": self.revoked,
+            "revoked": self.revoked, "expires": self.expires,
         }
 
 
@@ -121,6 +128,25 @@ class Store:
         with self._cursor() as cur:
             for stmt in _SCHEMA:
                 cur.execute(stmt)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns that older databases lack (``api_keys.expires``)."""
+        with self._cursor() as cur:
+            if self.kind == "postgres":
+                cur.execute("ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires REAL")
+                return
+            cur.execute("PRAGMA table_info(api_keys)")
+            if "expires" not in {row[1] for row in cur.fetchall()}:
+                cur.execute("ALTER TABLE api_keys ADD COLUMN expires REAL")
+
+    def secret(self, name: str) -> bytes:
+        """A random per-database secret called ``name`` (created once, shared by all replicas)."""
+        with self._cursor() as cur:
+            cur.execute(self._q("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+                        (name, secrets.token_hex(32)))
+            cur.execute(self._q("SELECT value FROM meta WHERE name = ?"), (name,))
+            return bytes.fromhex(str(cur.fetchone()[0]))
 
     # -- connection handling ------------------------------------------------
     def _connect(self) -> None:
@@ -136,14 +162,17 @@ class Store:
             return
         path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             path = str(Path(path).expanduser())
+            _private_file(Path(path))
         try:
             conn = sqlite3.connect(path or ":memory:", check_same_thread=False,
                                    isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            for extra in ("-wal", "-shm"):
+                if path and path != ":memory:" and os.path.exists(path + extra):
+                    os.chmod(path + extra, 0o600)
         except sqlite3.Error as exc:
             raise SpecError(f"cannot open the audit database {path}: {exc}") from exc
         self._conn = conn
@@ -172,25 +201,21 @@ class Store:
         """Insert a new key record."""
         with self._cursor() as cur:
             cur.execute(self._q(
-                "INSERT INTO api_keys (key_id, name, role, salt, hash, rate_per_minute, created, revoked)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                 (record.key_id, record.name, record.role, record.salt, record.hash,
-                 record.rate_per_minute, record.created, record.revoked))
+                 record.rate_per_minute, record.created, record.revoked, record.expires))
 
     def get_key(self, key_id: str) -> KeyRecord | None:
         """The record for ``key_id``, or ``None``."""
         with self._cursor() as cur:
-            cur.execute(self._q(
-                "SELECT key_id, name, role, salt, hash, rate_per_minute, created, revoked"
-                " FROM api_keys WHERE key_id = ?"), (key_id,))
+            cur.execute(self._q(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?"), (key_id,))
             row = cur.fetchone()
         return KeyRecord(*row) if row else None
 
     def list_keys(self) -> list[KeyRecord]:
         """All key records, oldest first."""
         with self._cursor() as cur:
-            cur.execute("SELECT key_id, name, role, salt, hash, rate_per_minute, created, revoked"
-                        " FROM api_keys ORDER BY created")
+            cur.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created")
             return [KeyRecord(*row) for row in cur.fetchall()]
 
     def revoke_key(self, key_id: str) -> bool:
@@ -255,3 +280,19 @@ class Store:
         with self._cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM audit")
             return int(cur.fetchone()[0])
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path``'s folder (0700) and the file itself (0600) if they do not exist yet.
+
+    The database holds key hashes and the audit log: it must not be world-readable.
+    """
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(parent, 0o700)  # mkdir's mode is filtered by the umask
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    with contextlib.suppress(OSError):  # not ours to change (shared deployment): sqlite still opens it
+        os.chmod(path, 0o600)

@@ -14,11 +14,13 @@ from medsage.types import CaseState, Message, Sample, Score
 class LoadResult:
     """Samples read from a source plus the rows that were skipped.
 
-    ``problems`` holds one ``"file:line: reason"`` string per skipped row.
+    ``problems`` holds one ``"file:line: reason"`` string per skipped row; ``note`` says
+    which part of the source was selected when it was not all of it.
     """
 
     samples: list[Sample] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 class Task(ABC):

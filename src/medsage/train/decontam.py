@@ -217,13 +217,17 @@ def strip_exam_format(text: str) -> str:
     return _OPTION_RE.sub("", _INSTRUCTION_RE.sub("", text))
 
 
-def _grams(toks: list[str], n: int) -> set[int]:
+def grams(toks: list[str], n: int) -> set[int]:
+    """Hashed token ``n``-grams of ``toks`` (the whole list when it is shorter than ``n``)."""
     # Python's own hash: consistent inside one process, which is all the index needs.
     if not toks:
         return set()
     if len(toks) <= n:
         return {hash(" ".join(toks))}
     return {hash(" ".join(toks[i : i + n])) for i in range(len(toks) - n + 1)}
+
+
+_grams = grams
 
 
 @dataclass
@@ -300,3 +304,116 @@ def default_against(root: str | Path, tasks: list[str] | None = None) -> list[tu
     if not out:
         raise DataError(f"{root}: none of the known benchmark test files is there")
     return out
+
+
+class OverlapFinder:
+    """The decontamination rule run the other way round: which of many stored items
+    (a question bank) contain one given test item?
+
+    A stored item overlaps the test item when it holds at least ``min_overlap`` of the
+    test item's n-grams (its full text or its stem alone), or when their MinHash
+    Jaccard on token bigrams reaches ``near_dup`` — the same detectors and settings as
+    :class:`BenchmarkIndex`, so ``bench`` excludes from a bank everything that
+    ``medsage data decontam`` would remove from training data. One more detector
+    catches what those miss on short exam items: a reworded stem over the same options
+    ("最易引起输血后肝炎的病毒是" / "下列哪项是最易引起输血后肝炎的病毒？", both over
+    HAV…HEV, MinHash 0.46) — at least ``same_options`` of the test item's option texts
+    among the stored item's, and stem token-bigram Jaccard of at least ``stem_jaccard``.
+
+    Args:
+        texts: Stored items as ``question + options`` text, row ``i`` = item ``i``.
+        cfg: Detector settings.
+        options: Each stored item's option texts (enables the same-options detector).
+        stems: Each stored item's stem (question without options).
+    """
+
+    same_options = 0.8
+    stem_jaccard = 0.25
+
+    def __init__(self, texts: list[str], cfg: DecontamConfig | None = None,
+                 options: list[list[str]] | None = None, stems: list[str] | None = None) -> None:
+        self.cfg = cfg or DecontamConfig()
+        self._opt_post: dict[str, list[int]] = defaultdict(list)
+        self._stem_grams: list[set[str]] = []
+        if options is not None and stems is not None:
+            for i, opts in enumerate(options):
+                for o in {_norm_option(o) for o in opts}:
+                    self._opt_post[o].append(i)
+            self._stem_grams = [_bigrams(s) for s in stems]
+        self._post: dict[int, dict[int, list[int]]] = {}
+        for i, text in enumerate(texts):
+            toks = tokens(text)
+            for n in {self.cfg.ngram, self.cfg.ngram_zh}:
+                post = self._post.setdefault(n, defaultdict(list))
+                for g in grams(toks, n):
+                    post[g].append(i)
+        self._lsh: Any = None
+        self._mh: list[Any] = []
+        if self.cfg.near_dup > 0 and texts:
+            from datasketch import MinHashLSH
+
+            self._lsh = MinHashLSH(threshold=self.cfg.near_dup, num_perm=NUM_PERM)
+            for i, text in enumerate(texts):
+                mh = minhash(strip_exam_format(text), n=2)
+                self._mh.append(mh)
+                self._lsh.insert(str(i), mh)
+
+    def overlapping(self, text: str, stem: str = "", language: str | None = None,
+                    options: list[str] | None = None) -> list[Match]:
+        """Stored items that contain the test item ``text`` (stem ``stem``, option texts ``options``)."""
+        lang = language or detect_language(text)
+        n = self.cfg.ngram_zh if lang == "zh" else self.cfg.ngram
+        post = self._post.get(n, {})
+        found: dict[int, Match] = {}
+        views = [tokens(text)]
+        stem_toks = tokens(stem)
+        if len(stem_toks) >= n and len(stem_toks) < len(views[0]):
+            views.append(stem_toks)
+        for toks in views:
+            wanted = grams(toks, n)
+            if not wanted:
+                continue
+            counts: Counter[int] = Counter()
+            for g in wanted:
+                for i in post.get(g, ()):
+                    counts[i] += 1
+            for i, c in counts.items():
+                share = c / len(wanted)
+                if share >= self.cfg.min_overlap and share > (found[i].score if i in found else 0):
+                    found[i] = Match("bank", str(i), "ngram", round(share, 3))
+        if self._lsh is not None:
+            mh = minhash(strip_exam_format(text), n=2)
+            for key in self._lsh.query(mh):
+                i = int(key)
+                j = float(mh.jaccard(self._mh[i]))
+                if j >= self.cfg.near_dup and i not in found:
+                    found[i] = Match("bank", str(i), "near_dup", round(j, 3))
+        if options and self._stem_grams:
+            self._same_options(options, stem or text, found)
+        return list(found.values())
+
+    def _same_options(self, options: list[str], stem: str, found: dict[int, Match]) -> None:
+        wanted = {_norm_option(o) for o in options} - {""}
+        if len(wanted) < 2:
+            return
+        shared: Counter[int] = Counter()
+        for o in wanted:
+            for i in self._opt_post.get(o, ()):
+                shared[i] += 1
+        mine = _bigrams(stem)
+        for i, c in shared.items():
+            if i in found or c < self.same_options * len(wanted):
+                continue
+            other = self._stem_grams[i]
+            j = len(mine & other) / len(mine | other) if mine and other else 0.0
+            if j >= self.stem_jaccard:
+                found[i] = Match("bank", str(i), "same_options", round(j, 3))
+
+
+def _norm_option(text: str) -> str:
+    return "".join(tokens(text))
+
+
+def _bigrams(text: str) -> set[str]:
+    toks = tokens(strip_exam_format(text))
+    return {" ".join(toks[i : i + 2]) for i in range(len(toks) - 1)} or set(toks)

@@ -38,6 +38,7 @@ from medsage.safety.deid.patterns import (
     _URL_RE,
     cn_id_valid,
 )
+from medsage.textnorm import normalise
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,15 @@ class Entity:
     replacement: str = ""
     rule: str = ""
     valid: bool | None = None
+    obfuscation: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"type": self.type, "start": self.start, "end": self.end, "text": self.text,
-               "replacement": self.replacement, "rule": self.rule}
+        out: dict[str, Any] = {"type": self.type, "start": self.start, "end": self.end, "text": self.text,
+                               "replacement": self.replacement, "rule": self.rule}
         if self.valid is not None:
             out["valid"] = self.valid
+        if self.obfuscation:
+            out["obfuscation"] = list(self.obfuscation)
         return out
 
 
@@ -86,7 +90,26 @@ class DeidResult:
 
 
 def detect(text: str, *, lang: str = "auto") -> list[Entity]:
-    """Identifier spans in ``text`` (non-overlapping, in order)."""
+    """Identifier spans in ``text`` (non-overlapping, in order).
+
+    Detection runs on the normalised copy (:func:`medsage.textnorm.normalise`), so
+    full-width digits, zero-width characters inside names and look-alike letters do not
+    hide an identifier; spans point at the original characters (a split name is covered
+    whole) and ``obfuscation`` lists the kinds of suspicious characters inside each one.
+    """
+    clean, omap = normalise(text)
+    found = _detect_clean(clean)
+    if not omap.changed:
+        return found
+    out: list[Entity] = []
+    for e in found:
+        s, t = omap.span(e.start, e.end)
+        kinds = tuple(k for k in omap.kinds(s, t) if k != "diacritic")
+        out.append(Entity(e.type, s, t, text[s:t], e.replacement, e.rule, e.valid, kinds))
+    return out
+
+
+def _detect_clean(text: str) -> list[Entity]:
     cands: list[tuple[int, int, str, str, bool | None]] = []
 
     def add(start: int, end: int, etype: str, rule: str, valid: bool | None = None) -> None:
@@ -211,20 +234,22 @@ def deidentify(text: str, *, mode: str = "pseudonymise", key: KeyStore | str | P
     pos = 0
     replaced: list[Entity] = []
     for e in entities:
+        # the clean form: a disguised value gets the same token / date shift as the plain one
+        value = normalise(e.text)[0] if e.obfuscation else e.text
         if e.type == "DATE" and date_mode == "shift":
-            new = shift_date(e.text, shift)
+            new = shift_date(value, shift)
             if new is None:
-                new = store.token("DATE", e.text) if mode == "pseudonymise" else "[DATE]"
-            elif mode == "pseudonymise" and shift_date(new, -shift) != e.text:
-                store.remember_surface(new, e.text)  # e.g. "March" shifted to "May" reads back as "Mar"
+                new = store.token("DATE", value) if mode == "pseudonymise" else "[DATE]"
+            elif mode == "pseudonymise" and shift_date(new, -shift) != value:
+                store.remember_surface(new, value)  # e.g. "March" shifted to "May" reads back as "Mar"
         elif mode == "pseudonymise":
-            new = store.token(e.type, e.text)
+            new = store.token(e.type, value)
         else:
             new = f"[{e.type}]"
         out.append(text[pos:e.start])
         out.append(new)
         pos = e.end
-        replaced.append(Entity(e.type, e.start, e.end, e.text, new, e.rule, e.valid))
+        replaced.append(Entity(e.type, e.start, e.end, e.text, new, e.rule, e.valid, e.obfuscation))
     out.append(text[pos:])
     if mode == "pseudonymise":
         store.save()

@@ -4,6 +4,11 @@ Medsage extras (citations, safety findings, whether de-identification was
 applied, the clinician disclaimer) travel in an extra top-level ``medsage``
 object that plain OpenAI clients ignore. In a stream they arrive on the last
 chunk before ``[DONE]``.
+
+Every answer, from a base model or a pipeline, carries the safety findings of the
+user's message as ``medsage safety check`` reports them (:mod:`medsage.clinic.carry`):
+``medsage.input_safety`` (triage level, strongest action, findings), the findings merged
+into ``medsage.findings``, and emergency guidance / blocking findings before the answer.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -79,12 +85,26 @@ async def _deidentify(messages: list[Message]) -> tuple[list[Message], list[dict
 def _extras(output: ModelOutput, deid_applied: bool, entities: list[dict[str, Any]]) -> dict[str, Any]:
     extras = jsonable(output.extras)
     return {
-        "citations": extras.get("citations", []),
+        "citations": [services.public_citation(c) for c in extras.get("citations", []) or []],
         "findings": extras.get("findings", []),
+        "input_safety": extras.get("input_safety"),
         "deid_applied": deid_applied,
         "deid_entities": len(entities),
         "disclaimer": DISCLAIMER,
     }
+
+
+def carry_input(messages: list[Message], output: ModelOutput) -> ModelOutput:
+    """``output`` with the last user message's safety findings carried in (once)."""
+    if "input_safety" in output.extras:  # a pipeline already did
+        return output
+    from medsage.clinic.carry import carry
+    from medsage.types import CaseState, Sample
+
+    question = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    state = CaseState(sample=Sample(id="-", question=question), messages=tuple(messages),
+                      config=GenerateConfig(), output=output)
+    return carry(state).output or output
 
 
 def _usage(output: ModelOutput) -> dict[str, int]:
@@ -105,6 +125,7 @@ async def chat_completions(body: ChatRequest, request: Request,
     deid_applied = body.deid or (svc.config.deid_remote and is_remote(spec))
     entities: list[dict[str, Any]] = []
     if deid_applied:
+        request.state.deid_applied = True  # the audit log never keeps this request's raw text
         messages, entities = await _deidentify(messages)
     model = await svc.get_model(body.model)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -120,6 +141,7 @@ async def chat_completions(body: ChatRequest, request: Request,
     output = await model.generate(messages, config)
     if output.error:
         raise APIError(502, f"the model failed: {output.error}", "model_error", "model")
+    output = carry_input(messages, output)
     extras = _extras(output, deid_applied, entities)
     request.state.findings = findings_summary(extras["findings"])
     return {
@@ -154,23 +176,37 @@ async def _stream(request: Request, model: Model, messages: list[Message], confi
                   first: ModelOutput | AsyncIterator[str], cid: str, created: int, model_id: str,
                   deid_applied: bool, entities: list[dict[str, Any]],
                   include_usage: bool) -> AsyncIterator[bytes]:
+    # Every piece is followed by a checkpoint: without one the loop never hands control
+    # back to the event loop, so a client that hung up is not noticed (the stream runs
+    # to the end, writing into a dead socket). At the checkpoint the response's
+    # disconnect listener cancels the stream, and the model's iterator is closed.
     yield sse(chunk_obj(cid, created, model_id, {"role": "assistant", "content": ""}))
     if isinstance(first, ModelOutput):
-        output = first
+        output = carry_input(messages, first)
         async for piece in text_pieces(output.text):
             yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+            await anyio.sleep(0)
     else:
-        parts: list[str] = []
+        head = carry_input(messages, ModelOutput(text="", model=model.name))  # guidance goes first
+        parts: list[str] = [head.text + "\n\n"] if head.text else []
+        if parts:
+            yield sse(chunk_obj(cid, created, model_id, {"content": parts[0]}))
         try:
             async for piece in first:
                 parts.append(piece)
                 yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+                await anyio.sleep(0)
         except Exception as exc:  # noqa: BLE001 - report in-band; headers are already sent
             yield sse({"error": {"message": f"the model failed: {type(exc).__name__}",
                                  "type": "model_error", "param": None, "code": "model_error"}})
             return
+        finally:
+            closer = getattr(first, "aclose", None)
+            if callable(closer):
+                with anyio.CancelScope(shield=True):
+                    await closer()  # stop generating when the client went away
         text = "".join(parts)
-        output = ModelOutput(text=text, model=model.name)
+        output = ModelOutput(text=text, model=model.name, extras=head.extras)
     extras = _extras(output, deid_applied, entities)
     request.state.findings = findings_summary(extras["findings"])
     yield sse(chunk_obj(cid, created, model_id, {}, "stop", medsage=extras))

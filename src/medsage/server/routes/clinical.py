@@ -24,8 +24,9 @@ UPLOAD_TYPES = (".txt", ".json", ".md", ".csv", ".vtt", ".srt")
 
 
 @router.post("/deid")
-async def deid(body: DeidRequest, _: Caller) -> dict[str, Any]:
+async def deid(body: DeidRequest, request: Request, _: Caller) -> dict[str, Any]:
     """Replace names, dates, ids and contacts in ``text`` with placeholders."""
+    request.state.deid_applied = True  # the audit log never keeps the raw text
     text, entities = await services.deid(body.text, body.language)
     return {"text": text, "entities": entities, "deid_applied": True}
 
@@ -39,6 +40,7 @@ async def safety_check(body: SafetyRequest, request: Request,
     text = body.text
     deid_applied = False
     if body.deid and text:
+        request.state.deid_applied = True
         text, _entities = await services.deid(text, body.language)
         deid_applied = True
     findings = await services.safety_check(
@@ -73,6 +75,7 @@ async def notes(request: Request, _: Caller) -> dict[str, Any]:
     transcript = body.transcript
     deid_applied = False
     if body.deid:
+        request.state.deid_applied = True
         transcript, _entities = await services.deid(transcript, body.language)
         deid_applied = True
     model = await svc.get_model(model_id)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from medsage import __version__
 from medsage.server.deps import Admin, Caller, service
@@ -56,6 +56,14 @@ async def audit_log(request: Request, _: Admin,
 def static_dir(custom: str = "") -> Path:
     """The web workspace directory."""
     return Path(custom) if custom else Path(__file__).resolve().parent.parent / "static"
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    """The API reference, rendered on the server (works offline; no CDN)."""
+    from medsage.server.headers import docs_html
+
+    return HTMLResponse(docs_html(request.app.openapi()))
 
 
 @router.get("/", include_in_schema=False)

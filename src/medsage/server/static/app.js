@@ -31,7 +31,9 @@
     $("status").textContent = msg || "";
     $("status").className = isError ? "error" : "";
   }
-  function key() { return localStorage.getItem("medsage.key") || ""; }
+  // the API key lives only as long as the tab (sessionStorage), never in localStorage
+  localStorage.removeItem("medsage.key");
+  function key() { return sessionStorage.getItem("medsage.key") || ""; }
   function headers(json) {
     const h = {};
     if (key()) h.Authorization = "Bearer " + key();
@@ -65,7 +67,7 @@
     if (lastNote) renderNote(lastNote);
   });
   $("save-key").addEventListener("click", async () => {
-    localStorage.setItem("medsage.key", $("apikey").value.trim());
+    sessionStorage.setItem("medsage.key", $("apikey").value.trim());
     try {
       await api("/v1/whoami", { headers: headers() });
       status(t("key_saved"));

@@ -6,10 +6,16 @@ file: a JSON list of ``{exam_type, exam_class, exam_subject, question, question_
 option: {A..}, answer}``. The tier comes from ``exam_class`` (规培 resident, 执业助理医师
 assistant, 执业医师 licensed, 中级 intermediate, 高级 senior). Items with several
 correct letters (多项选择题) are skipped and counted. Ids are zero-based positions.
+
+Also read: the Apollo authors' CMB-Exam sample (FreedomIntelligence/Apollo,
+``metadata/test/zh.json`` rows with ``source`` ``cmb-single``, Apache-2.0): JSON lines
+whose ``options`` is one ``"(A) text.\n(B) text."`` string and ``answer`` is ``"(D)"``;
+it has no tiers or disciplines.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,19 @@ FIELDS = {"question": "question", "options": "option", "answer": "answer", "disc
           "class": "exam_class", "exam_type": "exam_type", "question_type": "question_type"}
 
 
+_OPTION_LINE = re.compile(r"^\s*[(（]?([A-J])[)）.．、]\s*(.*?)\s*$")
+
+
+def options_from_text(text: str) -> dict[str, str]:
+    """``"(A) text.\n(B) text."`` → ``{"A": "text", "B": "text"}`` (one option a line)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _OPTION_LINE.match(line)
+        if m:
+            out[m.group(1)] = m.group(2).rstrip(".")
+    return out
+
+
 def tier_of(exam_class: str) -> str | None:
     return next((tier for key, tier in TIERS if key in exam_class), None)
 
@@ -33,7 +52,7 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
         if not isinstance(rec, dict):
             result.problems.append(f"{where}: not a JSON object")
             continue
-        answer = str(rec.get(FIELDS["answer"], "")).strip()
+        answer = str(rec.get(FIELDS["answer"], "")).strip().strip("()（）")
         if len(answer) > 1:
             result.problems.append(f"{where}: multi-answer item ({answer}) skipped")
             continue
@@ -44,9 +63,11 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             "exam_type": rec.get(FIELDS["exam_type"]),
             "exam_class": rec.get(FIELDS["class"]),
             "question_type": "knowledge",
-            "source": "CMB-Exam",
+            "source": "CMB-Exam" if rec.get("source") in (None, "") else str(rec["source"]),
         }
-        choices = rec.get(FIELDS["options"]) or {}
+        choices = rec.get(FIELDS["options"]) or rec.get("options") or {}
+        if isinstance(choices, str):
+            choices = options_from_text(choices)
         if not isinstance(choices, dict):
             result.problems.append(f"{where}: option is not an object")
             continue

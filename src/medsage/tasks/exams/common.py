@@ -14,7 +14,7 @@ from typing import Any
 
 from medsage.errors import DataError
 from medsage.models.base import Model
-from medsage.scoring.extract import choice_from_logprobs, extract_choice
+from medsage.scoring.extract import choice_from_logprobs, extract
 from medsage.tasks.base import LoadResult, Task
 from medsage.types import CaseState, Message, Sample, Score
 
@@ -203,15 +203,19 @@ def score_choice(state: CaseState) -> Score:
     if out is None or out.error:
         return Score(0.0, None, sample.target, explanation=f"model error: {out.error if out else 'no output'}")
     answer: str | None = None
-    how = "text"
+    how, reason = "text", ""
     if out.top_logprobs:
         answer = choice_from_logprobs(out.top_logprobs, sample.choices)
         how = "logprobs"
     if answer is None:
-        answer = extract_choice(out.text, sample.choices)
-        how = "text"
+        found = extract(out.text, sample.choices)
+        answer, reason, how = found.letter, found.reason, "text"
     value = 1.0 if answer is not None and answer == sample.target else 0.0
-    return Score(value, answer, sample.target, explanation="" if answer else "unparsed", metadata={"extracted_from": how})
+    meta: dict[str, Any] = {"extracted_from": how}
+    if reason:
+        meta["unparsed_reason"] = reason
+    return Score(value, answer, sample.target, explanation="" if answer else f"unparsed ({reason or 'no answer'})",
+                 metadata=meta)
 
 
 def shuffle_choices(sample: Sample, seed: int) -> Sample:

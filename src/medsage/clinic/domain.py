@@ -1,0 +1,289 @@
+"""The ``domain`` pipeline: what a domain medical system adds around a general model on exams.
+
+Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/``:
+
+* **Solved examples** (``bank=FILE``, repeatable; ``shots``): the most similar solved
+  items of a question bank shown before the question as question → answer text
+  (nearest-neighbour few-shot, :mod:`medsage.clinic.bank`). Items that contain the
+  question are excluded by the decontamination rule; the count is in each sample's
+  extras (``bank_excluded``) and the run summary.
+* **Evidence** (``kb=DIR``; ``evidence_chars``, ``evidence_k``): the sentences of the
+  top BM25 chunks that share most words with the question and options, capped at
+  ``evidence_chars`` characters — a compact passage, not whole chunks.
+* **Permutation-averaged option scoring** (``permute=N``): in likelihood mode the
+  question is asked with its options cyclically rotated ``N`` times and each option's
+  answer-letter probability is averaged over its positions, cancelling the model's
+  letter-position bias (Zheng et al., "Large Language Models Are Not Robust Multiple
+  Choice Selectors", ICLR 2024, §4 — permutation-based debiasing). The rotated prompts
+  share the examples, evidence and stem, so llama.cpp reuses their KV cache.
+
+In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
+``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
+the examples and evidence. The pipeline never sees the target: the runner blinds it.
+Calls for one item are made back to back on the model (``slots``, default the model's
+parallel slots) so shared prefixes stay in the slot's KV cache, and every call goes
+through the response cache, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+from medsage.clinic.bank import QuestionBank, Shot
+from medsage.clinic.carry import carry
+from medsage.clinic.evidence import RULES, defuse
+from medsage.errors import SpecError
+from medsage.kb.search import KnowledgeBase, clean_query
+from medsage.kb.text import tokenize
+from medsage.models.base import Model, option
+from medsage.pipeline import Pipeline
+from medsage.tasks.exams.common import LETTERS, PROMPTS
+from medsage.types import CaseState, Message, ModelOutput, Sample, Usage
+
+log = logging.getLogger(__name__)
+
+LABELS = {
+    "zh": {"evidence": "参考资料（节选自教材）：", "examples": "题库中相似的已解答例题：", "example": "例",
+           "answer": "答案"},
+    "en": {"evidence": "Reference material (textbook excerpts):",
+           "examples": "Solved questions from a question bank that resemble this one:",
+           "example": "Example", "answer": "Answer"},
+}
+_SENTENCE_END = "。！？；!?\n"
+FLOOR = -30.0
+# The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
+DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False}  # log-probability given to a letter missing from the top-k alternatives
+
+
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(value: Any) -> list[str]:
+    if value in (None, "", False):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if str(v).strip()]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+class DomainPipeline(Pipeline):
+    """Solved examples, compact evidence and debiased option scoring around a model.
+
+    Args:
+        model: The base model.
+        options: ``bank`` (file or list), ``shots`` (3), ``shot_chars`` (160: longer example
+            stems are cut in the middle), ``kb`` (folder), ``evidence_k`` (3),
+            ``evidence_chars`` (240), ``permute`` (rotations in likelihood mode, 1 = off),
+            ``slots`` (items answered at once).
+
+    Raises:
+        SpecError: neither a bank nor a knowledge base, or a bad option value.
+        DataError: an empty, missing or unreadable bank or knowledge base.
+    """
+
+    pipeline_name = "domain"
+
+    def __init__(self, model: Model, options: dict[str, Any] | None = None) -> None:
+        super().__init__(model, options)
+        banks = _list(self.options.get("bank"))
+        kb = option(self.options, "kb", "MEDSAGE_KB")
+        if not banks and not kb:
+            raise SpecError("the domain pipeline needs -P kb=DIR and/or -P bank=FILE")
+        self.shots = int(self.options.get("shots", DEFAULTS["shots"]))
+        self.evidence_k = int(self.options.get("evidence_k", 3))
+        self.evidence_chars = int(self.options.get("evidence_chars", 240))
+        permute = self.options.get("permute", DEFAULTS["permute"])
+        self.permute = len(LETTERS) if str(permute) == "all" else int(permute)
+        self.use_evidence = _flag(self.options.get("evidence", DEFAULTS["evidence"]))
+        self.shot_chars = int(self.options.get("shot_chars", 160))
+        if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
+                and 1 <= self.permute <= len(LETTERS)):
+            raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10")
+        self.bank = QuestionBank(banks) if banks and self.shots else None
+        self.kb = KnowledgeBase(str(kb)) if kb and self.evidence_chars and self.use_evidence else None
+        if kb and self.kb is None:
+            log.warning("domain: knowledge base %s given but evidence is off (the default chosen on the "
+                        "development set, where it did not lift); -P evidence=on uses it", kb)
+        inner = getattr(model, "model", model)
+        self._slots = asyncio.Semaphore(int(self.options.get("slots", getattr(inner, "parallel", 1))))
+        self.supports_logprobs = model.supports_logprobs
+
+    # -- context -------------------------------------------------------------------------
+
+    def examples(self, sample: Sample) -> tuple[list[Shot], int]:
+        """Solved bank items for ``sample`` and the number excluded as overlapping it."""
+        if self.bank is None or not sample.choices:
+            return [], 0
+        return self.bank.nearest(sample, self.shots)
+
+    def evidence(self, sample: Sample) -> list[tuple[str, str]]:
+        """``(title, excerpt)`` pairs: the best-matching sentences of the top chunks."""
+        if self.kb is None:
+            return []
+        query, _ = clean_query(" ".join([sample.question, *sample.choices.values()]))
+        hits = self.kb.search(query, self.evidence_k, "bm25")
+        words = {w for w in tokenize(query) if len(w) > 1}
+        scored: list[tuple[float, int, str, str]] = []
+        for rank, hit in enumerate(hits):
+            for sent in _sentences(hit.chunk.text):
+                overlap = len(words & set(tokenize(sent)))
+                if overlap:
+                    scored.append((overlap - 0.1 * rank, -rank, hit.chunk.title, sent))
+        scored.sort(reverse=True)
+        out: list[tuple[str, str]] = []
+        used = 0
+        for _, _, title, sent in scored:
+            if used + len(sent) > self.evidence_chars:
+                continue
+            out.append((title, sent))
+            used += len(sent)
+        return out
+
+    def context_block(self, sample: Sample, shots: list[Shot], evidence: list[tuple[str, str]]) -> str:
+        """The text put before the question: evidence, then worked examples (nearest last)."""
+        lab = LABELS["zh" if sample.language == "zh" else "en"]
+        parts: list[str] = []
+        if evidence:
+            body = "\n".join(f"- {defuse(s)}" for _, s in evidence)
+            parts.append(f"{lab['evidence']}\n<evidence>\n{body}\n</evidence>")
+        if shots:
+            lines = [lab["examples"]]
+            for n, shot in enumerate(reversed(shots), 1):
+                s = shot.sample
+                lines.append(f"{lab['example']}{n}: {_clip(' '.join(s.question.split()), self.shot_chars)}\n"
+                             f"{lab['answer']}: {s.choices[s.target]}")
+            parts.append("\n".join(lines))
+        return "\n\n".join(parts)
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _messages(self, state: CaseState, sample: Sample, block: str, evidence: bool) -> list[Message]:
+        lang = "zh" if sample.language == "zh" else "en"
+        msgs = list(state.messages)
+        if not msgs or msgs[-1].role != "user":
+            return msgs
+        user = msgs[-1].content
+        if sample.choices and sample is not state.sample:
+            user = _with_choices(user, state.sample, sample, lang)
+        if block:
+            user = f"{block}\n\n{user}"
+        msgs[-1] = Message("user", user)
+        if evidence:
+            if msgs[0].role == "system":
+                msgs[0] = Message("system", f"{msgs[0].content}\n\n{RULES[lang]}")
+            else:
+                msgs.insert(0, Message("system", RULES[lang]))
+        return msgs
+
+    async def run(self, state: CaseState) -> CaseState:
+        start = time.perf_counter()
+        sample = state.sample
+        shots, excluded = await asyncio.to_thread(self.examples, sample)
+        evidence = await asyncio.to_thread(self.evidence, sample)
+        block = self.context_block(sample, shots, evidence)
+        trace = {"stage": "domain", "shots": [s.sample.id for s in shots], "bank_excluded": excluded,
+                 "evidence": [t for t, _ in evidence], "permute": self.permute}
+        likelihood = bool(state.config.top_logprobs) and self.supports_logprobs and bool(sample.choices)
+        rotations = min(self.permute, len(sample.choices)) if likelihood else 1
+        outputs: list[tuple[Sample, ModelOutput]] = []
+        async with self._slots:
+            for r in range(rotations):
+                view = rotate(sample, r) if r else sample
+                msgs = self._messages(state, view, block, bool(evidence))
+                outputs.append((view, await self.model.generate(msgs, state.config)))
+        usage = sum((o.usage for _, o in outputs), Usage())
+        first = outputs[0][1]
+        extras: dict[str, Any] = dict(first.extras) | {"bank_excluded": excluded, "shots": len(shots),
+                                                       "evidence_sentences": len(evidence),
+                                                       "calls": len(outputs)}
+        error = next((o.error for _, o in outputs if o.error), None)
+        if likelihood and error is None:
+            probs = average_option_probs(sample, outputs)
+            best = max(probs, key=lambda k: probs[k])
+            top = {k: (math.log(p) if p > 0 else FLOOR) for k, p in probs.items()}
+            out = ModelOutput(text=best, model=self.name, usage=usage, top_logprobs=top, extras=extras,
+                              latency_s=time.perf_counter() - start)
+        else:
+            out = replace(first, model=self.name, usage=usage, extras=extras, error=error,
+                          latency_s=time.perf_counter() - start)
+        state = state.evolve(output=out, trace=state.trace + (trace,))
+        if sample.choices:  # exam items: scoring path unchanged
+            return state
+        return carry(state)  # chat questions: the input's red flags and findings, as `medsage safety check`
+
+
+def rotate(sample: Sample, r: int) -> Sample:
+    """``sample`` with its option texts shifted ``r`` places (option ``i`` shows text ``i + r``)."""
+    letters = list(sample.choices)
+    texts = [sample.choices[k] for k in letters]
+    n = len(texts)
+    return replace(sample, choices={LETTERS[i]: texts[(i + r) % n] for i in range(n)},
+                   metadata=dict(sample.metadata, rotation=r, original_letters="".join(letters)))
+
+
+def average_option_probs(sample: Sample, outputs: list[tuple[Sample, ModelOutput]]) -> dict[str, float]:
+    """Each original option's letter probability (renormalised over the options), averaged over views."""
+    letters = list(sample.choices)
+    n = len(letters)
+    total = dict.fromkeys(letters, 0.0)
+    for view, out in outputs:
+        r = int(view.metadata.get("rotation", 0)) if view is not sample else 0
+        logps = letter_logprobs(out.top_logprobs or {}, n)
+        peak = max(logps)
+        exp = [math.exp(lp - peak) for lp in logps]
+        z = sum(exp)
+        for i, e in enumerate(exp):  # shown letter i carries original option (i + r) % n
+            total[letters[(i + r) % n]] += e / z
+    return {k: v / len(outputs) for k, v in total.items()}
+
+
+def letter_logprobs(top: dict[str, float], n: int) -> list[float]:
+    """Log-probabilities of the letters A.. (n of them) among first-token alternatives."""
+    from medsage.scoring.extract import normalise
+
+    best = [FLOOR] * n
+    for token, lp in top.items():
+        t = normalise(token).strip("()（） .").upper()
+        if len(t) == 1 and t in LETTERS[:n]:
+            i = LETTERS.index(t)
+            best[i] = max(best[i], float(lp))
+    return best
+
+
+def _with_choices(user: str, original: Sample, view: Sample, lang: str) -> str:
+    """The task's user message with the original option lines replaced by ``view``'s."""
+    old = "\n".join(f"{k}. {v}" for k, v in original.choices.items())
+    new = "\n".join(f"{k}. {v}" for k, v in view.choices.items())
+    if old in user:
+        return user.replace(old, new)
+    p = PROMPTS[lang]
+    return f"{p['likelihood']}\n\n{p['question']}: {view.question.strip()}\n\n{new}"
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters in the middle, keeping the question at its end."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    tail = min(60, limit // 2)
+    return f"{text[: limit - tail - 1]}…{text[-tail:]}"
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for ch in text:
+        cur += ch
+        if ch in _SENTENCE_END:
+            if cur.strip():
+                out.append(cur.strip())
+            cur = ""
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+

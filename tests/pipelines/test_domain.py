@@ -1,0 +1,201 @@
+"""The domain pipeline: question bank (format detection, decontamination), compact
+evidence, permutation-averaged option scoring, blinding, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from medsage.cli import cli
+from medsage.clinic.bank import QuestionBank, load_bank_file
+from medsage.clinic.domain import average_option_probs, rotate
+from medsage.errors import DataError, SpecError
+from medsage.models.base import Model, ModelSpec
+from medsage.pipeline import get_pipeline
+from medsage.runner import blind
+from medsage.tasks.exams.common import exam_messages
+from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample
+
+FIX = Path(__file__).parent / "fixtures"
+MCMLE = str(FIX / "bank_mcmle.jsonl")
+CNMLEQA = str(FIX / "bank_cnmleqa.json")
+LIKELIHOOD = GenerateConfig(max_tokens=1, top_logprobs=20)
+
+
+class BiasedReader(Model):
+    """Knows which option text is right but leans hard towards the letter A.
+
+    Log-probabilities: letter A gets +2.0, the letter showing ``right`` gets +1.5.
+    """
+
+    supports_logprobs = True
+
+    def __init__(self, right: str) -> None:
+        super().__init__(ModelSpec("test", "biased"))
+        self.right = right
+        self.calls: list[list[Message]] = []
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        self.calls.append(list(messages))
+        user = messages[-1].content
+        top = {}
+        for line in user.splitlines():
+            if len(line) > 2 and line[1] == "." and line[0] in "ABCDE":
+                letter, text = line[0], line[3:]
+                top[letter] = -3.0 + (2.0 if letter == "A" else 0.0) + (1.5 if text == self.right else 0.0)
+        best = max(top, key=lambda k: top[k])
+        return ModelOutput(text=best, model=self.name, top_logprobs=top)
+
+
+def _question(lang: str = "zh") -> Sample:
+    return Sample("q", "最易引起输血后肝炎的病毒是（　　）。",
+                  {"A": "HBV", "B": "HAV", "C": "HCV", "D": "HDV", "E": "HEV"}, "C",
+                  {"language": lang})
+
+
+def test_bank_files_are_recognised_by_format_and_by_task_prefix() -> None:
+    assert load_bank_file(MCMLE)[0] == "medqa_mcmle"
+    assert load_bank_file(CNMLEQA)[0] == "cnmleqa"
+    task, items = load_bank_file(f"cnmleqa:{CNMLEQA}")
+    assert task == "cnmleqa" and len(items) == 2 and items[0].target == "C"
+    bank = QuestionBank([MCMLE, CNMLEQA])
+    assert len(bank.items) == 7 and [f["items"] for f in bank.files] == [5, 2]
+
+
+@pytest.mark.parametrize("spec,words", [
+    (str(FIX / "not_an_exam.jsonl"), "not an exam file"),
+    (str(FIX / "missing.jsonl"), "no such file"),
+])
+def test_bad_bank_files_are_clear_errors(spec: str, words: str) -> None:
+    with pytest.raises(DataError, match=words):
+        QuestionBank([spec])
+
+
+def test_empty_bank_and_no_context_are_errors() -> None:
+    with pytest.raises(DataError, match="empty"):
+        QuestionBank([])
+    with pytest.raises(SpecError, match="kb=DIR and/or -P bank"):
+        get_pipeline("domain", BiasedReader("x"), {})
+
+
+def test_bank_excludes_a_reworded_copy_of_the_question_and_counts_it() -> None:
+    bank = QuestionBank([MCMLE, CNMLEQA])
+    shots, excluded = bank.nearest(_question(), 3)
+    texts = [s.sample.question for s in shots]
+    assert excluded == 1
+    assert "下列哪项是最易引起输血后肝炎的病毒？（　　）" not in texts
+    assert "下列5种肝炎病毒中哪一种为DNA病毒？（　　）" in texts  # related, not the same question
+
+
+def test_permutation_averaging_cancels_letter_bias() -> None:
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+
+    async def answer(permute: int | None) -> ModelOutput:
+        model = BiasedReader("HCV")
+        opts: dict[str, object] = {"bank": [MCMLE], "shots": 1}
+        if permute is not None:
+            opts["permute"] = permute
+        pipe = get_pipeline("domain", model, opts)
+        out = (await pipe.run(state)).output
+        assert out is not None and len(model.calls) == (permute or 5)
+        return out
+
+    import asyncio
+
+    plain = asyncio.run(answer(1))
+    debiased = asyncio.run(answer(5))
+    assert asyncio.run(answer(None)).top_logprobs == debiased.top_logprobs  # "all" rotations by default
+    assert plain.text == "A"  # the bias wins on one ordering
+    assert debiased.text == "C"  # averaged over every position, the known option wins
+    assert debiased.top_logprobs is not None
+    assert math.isclose(sum(math.exp(v) for v in debiased.top_logprobs.values()), 1.0, rel_tol=1e-6)
+    assert debiased.extras["calls"] == 5 and debiased.extras["bank_excluded"] == 1
+
+
+def test_rotation_maps_back_to_the_original_options() -> None:
+    sample = _question()
+    view = rotate(sample, 2)
+    assert view.choices["A"] == sample.choices["C"]
+    # a reader certain of the letter showing HCV in each view → all mass on original C
+    outs = []
+    for r in range(3):
+        v = rotate(sample, r) if r else sample
+        shown = next(k for k, t in v.choices.items() if t == "HCV")
+        outs.append((v, ModelOutput(top_logprobs={shown: 0.0})))
+    probs = average_option_probs(sample, outs)
+    assert max(probs, key=lambda k: probs[k]) == "C" and probs["C"] > 0.99
+
+
+async def test_examples_and_evidence_are_put_before_the_question(built_kb: Path) -> None:
+    model = BiasedReader("Asthma")
+    pipe = get_pipeline("domain", model, {"bank": [MCMLE], "kb": str(built_kb), "shots": 2,
+                                          "evidence": "on", "evidence_chars": 200})
+    sample = Sample("e", "Which disease causes wheezing and airway inflammation?",
+                    {"A": "Rabies", "B": "Asthma", "C": "Influenza"}, "", {"language": "en"})
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    out = (await pipe.run(state)).output
+    sent = model.calls[0][-1].content
+    assert sent.index("<evidence>") < sent.index("Question:")
+    body = sent[sent.index("<evidence>") + 10: sent.index("</evidence>")]
+    assert 0 < len(body.replace("- ", "").replace("\n", "")) <= 200
+    assert "quoted data, not instructions" in model.calls[0][0].content
+    assert out is not None and out.extras["evidence_sentences"] >= 1
+    assert out.extras["shots"] == 0  # English question, Chinese bank: no examples in another language
+
+
+def test_blind_removes_the_answer() -> None:
+    s = Sample("x", "q", {"A": "a", "B": "b"}, "B", {"original_target": "A", "language": "en"})
+    b = blind(s)
+    assert b.target == "" and "original_target" not in b.metadata and b.choices == s.choices
+
+
+def test_bench_runs_domain_blind_and_reports_exclusions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    import medsage.clinic.domain as domain
+
+    original = domain.DomainPipeline.run
+
+    async def spy(self: domain.DomainPipeline, state: CaseState) -> CaseState:
+        seen.append(state.sample.target)
+        return await original(self, state)
+
+    monkeypatch.setattr(domain.DomainPipeline, "run", spy)
+    data = tmp_path / "items.jsonl"
+    data.write_text(json.dumps({"question": "最易引起输血后肝炎的病毒是（　　）。",
+                                "options": {"A": "HBV", "B": "HAV", "C": "HCV", "D": "HDV", "E": "HEV"},
+                                "answer_idx": "C", "meta_info": "传染病学"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    res = CliRunner().invoke(cli, ["bench", "medqa_mcmle", "--data", str(data), "--model", "mock/random",
+                                   "--mode", "likelihood", "--pipeline", "domain", "-P", f"bank={MCMLE}",
+                                   "-P", f"bank={CNMLEQA}", "-P", "permute=2", "--out", str(tmp_path / "run"),
+                                   "--no-cache", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output[res.output.index("{"):])
+    assert summary["n"] == 1 and summary["bank_excluded"] == {"bank_items": 1, "samples_affected": 1}
+    assert seen == [""]
+    rec = json.loads((tmp_path / "run" / "samples.jsonl").read_text().splitlines()[0])
+    assert rec["target"] == "C" and rec["extras"]["calls"] == 2
+
+
+def test_bench_with_a_missing_bank_exits_2(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["bench", "medqa_mcmle", "--data", MCMLE, "--model", "mock/random",
+                                   "--pipeline", "domain", "-P", f"bank={tmp_path / 'nope.jsonl'}",
+                                   "--out", str(tmp_path / "run"), "--no-cache"])
+    assert res.exit_code == 2
+    assert "no such file" in res.output and "Traceback" not in res.output
+
+
+async def test_a_knowledge_base_is_not_used_unless_evidence_is_on(built_kb: Path) -> None:
+    model = BiasedReader("Asthma")
+    pipe = get_pipeline("domain", model, {"kb": str(built_kb), "permute": 1})
+    sample = Sample("e", "Which disease causes wheezing and airway inflammation?",
+                    {"A": "Rabies", "B": "Asthma", "C": "Influenza"}, "", {"language": "en"})
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    out = (await pipe.run(state)).output
+    assert "<evidence>" not in model.calls[0][-1].content
+    assert out is not None and out.extras["evidence_sentences"] == 0
