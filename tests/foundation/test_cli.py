@@ -48,6 +48,7 @@ def test_list_and_view(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "msg"), [
     (["bench", "nosuchtask", "--model", "mock/random"], "unknown task"),
     (["bench", "medqa_us", "--model", "mock/random", "--data", "/no/such/file"], "no such file"),
+    (["bench", "medqa_us", "--model", "mock/random", "--data", str(FIX)], "is a folder"),
     (["bench", "medqa_us", "--model", "gpt4", "--data", str(FIX / "medqa.jsonl")], "malformed model spec"),
     (["bench", "medqa_us", "--model", "mock/random", "--data", str(FIX / "empty.jsonl")], "empty"),
     (["bench", "medqa_us", "--model", "mock/random", "--data", str(FIX / "not_utf8.jsonl")], "UTF-8"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from medsage.cli import main
+from medsage.cli import cli
 from medsage.models.base import get_model
 from medsage.route.department import DepartmentRouter, sample_departments
 from medsage.route.dept_rerank import rerank
@@ -41,7 +41,7 @@ async def test_rerank_keeps_the_red_flag_first(hash_router: DepartmentRouter) ->
 
 
 def test_cli_json_shape_and_verbatim_names(use_hash_router: DepartmentRouter) -> None:
-    res = CliRunner().invoke(main, ["route", "department", COUGH, "--departments",
+    res = CliRunner().invoke(cli, ["route", "department", COUGH, "--departments",
                                     str(FIXTURES / "hospital_list.txt"), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
@@ -52,7 +52,7 @@ def test_cli_json_shape_and_verbatim_names(use_hash_router: DepartmentRouter) ->
 
 
 def test_cli_with_mock_model(use_hash_router: DepartmentRouter) -> None:
-    res = CliRunner().invoke(main, ["route", "department", COUGH, "--departments", "sample",
+    res = CliRunner().invoke(cli, ["route", "department", COUGH, "--departments", "sample",
                                     "--model", "mock/fixed", "-M", "text=小儿内科", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["departments"][0]["name"] == "小儿内科"
@@ -70,7 +70,7 @@ def test_cli_bad_input_is_one_line_exit_2(use_hash_router: DepartmentRouter, tmp
     if content is not None:
         p.write_bytes(content)
     argv = ["route", "department", *[str(p) if a == "LIST" else a for a in args]]
-    res = CliRunner().invoke(main, argv)
+    res = CliRunner().invoke(cli, argv)
     assert res.exit_code == 2 and message in res.output
     assert len([ln for ln in res.output.splitlines() if ln.strip()]) == 1
 

@@ -50,7 +50,7 @@ def test_builtin_list_is_bilingual() -> None:
     (b"\x00\x01\x02PK\x03\x04binary", "binary"),
     (b"\xff\xfe\xfa not utf8", "UTF-8"),
     ("眼科\n皮肤科\n眼科\n".encode(), "duplicate"),
-    ("Cardiology\ncardiology \n".encode(), "duplicate"),
+    (b"Cardiology\ncardiology \n", "duplicate"),
 ])
 def test_bad_lists_raise_one_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
     p = tmp_path / "list.txt"

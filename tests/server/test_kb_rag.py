@@ -51,3 +51,17 @@ def test_rag_model_listed_and_cites(kb_env: Env) -> None:
 def test_rag_not_listed_without_kb(env: Env) -> None:
     ids = [m["id"] for m in env.client.get("/v1/models", headers=env.h()).json()["data"]]
     assert "medsage-rag" not in ids
+
+
+def test_domain_listed_with_a_kb_and_answers_with_evidence(kb_env: Env) -> None:
+    ids = [m["id"] for m in kb_env.client.get("/v1/models", headers=kb_env.h()).json()["data"]]
+    assert "medsage-domain" in ids
+    r = kb_env.client.post("/v1/chat/completions", headers=kb_env.h(), json={
+        "model": "medsage-domain",
+        "messages": [{"role": "user", "content": "What are first-line drugs for hypertension?"}]})
+    assert r.status_code == 200, r.text
+
+
+def test_domain_not_listed_without_kb_or_bank(env: Env) -> None:
+    ids = [m["id"] for m in env.client.get("/v1/models", headers=env.h()).json()["data"]]
+    assert "medsage-domain" not in ids

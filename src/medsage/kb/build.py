@@ -1,8 +1,12 @@
 """Build, extend and shrink a knowledge base on disk.
 
-Every operation writes a complete new generation (chunks, BM25 index, embeddings)
+Every operation writes a complete new generation (chunks, BM25 index, embeddings,
+and above :data:`medsage.kb.ann.ANN_MIN_CHUNKS` chunks an HNSW index per language)
 and publishes it through the manifest (see :mod:`medsage.kb.store`). Embeddings of
 chunks that did not change are reused, so ``add`` and ``remove`` only embed new text.
+
+A Milvus URI as the target (see :mod:`medsage.kb.backend`) sends the same operations
+to :mod:`medsage.kb.milvus`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 from medsage.errors import DataError
 from medsage.kb import store
 from medsage.kb.adapters import read_source
+from medsage.kb.backend import is_milvus_uri
 from medsage.kb.chunking import chunk_document
 from medsage.kb.types import BuildReport, Chunk
 
@@ -69,22 +74,29 @@ def write_kb(
     sources: list[str] | None = None,
     reuse: tuple[list[Chunk], np.ndarray | None] | None = None,
     progress: Progress | None = None,
+    ann: str = "auto",
 ) -> dict:
-    """Index ``chunks`` into a new generation under ``kb_dir`` and publish it."""
+    """Index ``chunks`` into a new generation under ``kb_dir`` and publish it.
+
+    ``ann`` (auto, on, off) says whether HNSW indexes are written (auto: for large KBs).
+    """
+    from medsage.kb.chunktable import write_index
     from medsage.kb.sparse import SparseIndex
 
     gen = store.new_generation(kb_dir)
     t0 = time.perf_counter()
     store.write_chunks(gen, chunks)
+    write_index(gen, chunks)
     SparseIndex.build([c.index_text for c in chunks]).save(gen / "bm25")
     report.seconds["sparse"] = round(time.perf_counter() - t0, 3)
     info: dict = {"chunks": len(chunks), "documents": len({c.doc_id for c in chunks}),
                   "sources": sorted(set(sources or [])), "dense": None}
     if dense:
-        from medsage.kb.dense import DIM, MODEL, DenseIndex, embed_passages
+        from medsage.kb.dense import DIM, MODEL, DenseIndex
+        from medsage.kb.embedcache import embed_texts
 
         t1 = time.perf_counter()
-        matrix = np.zeros((len(chunks), DIM), dtype=np.float32)
+        matrix = np.zeros((len(chunks), DIM), dtype=np.float16)  # as stored; half the memory of float32
         old_vec: dict[str, tuple[Chunk, np.ndarray]] = {}
         if reuse is not None and reuse[1] is not None:
             old_vec = {c.chunk_id: (c, reuse[1][i]) for i, c in enumerate(reuse[0])}
@@ -95,32 +107,57 @@ def write_kb(
                 matrix[i] = prev[1]
             else:
                 todo.append(i)
+        report.embedded = 0
         if todo:
             texts = [dense_text(chunks[i], dense_chars) for i in todo]
             step = (lambda n: progress("embed", n, len(todo))) if progress else None
-            matrix[todo] = embed_passages(texts, progress=step)
-        report.embedded = len(todo)
+            matrix[todo], report.embedded = embed_texts(texts, progress=step)
         DenseIndex(matrix).save(gen / "dense.npy")
         info["dense"] = {"model": MODEL, "dim": DIM, "dense_chars": dense_chars}
         report.seconds["dense"] = round(time.perf_counter() - t1, 3)
+        info["ann"] = _write_ann(gen, chunks, matrix, ann, progress)
+        if info["ann"]:
+            report.seconds["ann"] = round(time.perf_counter() - t1 - report.seconds["dense"], 3)
     report.chunks = len(chunks)
     return store.commit(kb_dir, gen, info)
 
 
+def _write_ann(gen: Path, chunks: list[Chunk], matrix: np.ndarray, ann: str,
+               progress: Progress | None) -> dict | None:
+    from medsage.kb.ann import CONNECTIVITY, DIRNAME, build_ann, wants_ann
+
+    if not wants_ann(len(chunks), ann):
+        return None
+    names = sorted({c.language for c in chunks})
+    codes = np.array([names.index(c.language) for c in chunks], dtype=np.uint16)
+    step = (lambda n: progress("ann", n, len(chunks))) if progress else None
+    counts = build_ann(gen / DIRNAME, matrix, codes, names, progress=step)
+    return {"library": "usearch", "metric": "cos", "connectivity": CONNECTIVITY, "rows": counts}
+
+
 def build(
-    out_dir: Path,
+    out_dir: Path | str,
     sources: list[str],
     *,
     dense: bool = True,
     dense_chars: int = DENSE_CHARS,
     max_chars: dict[str, int] | None = None,
     progress: Progress | None = None,
+    ann: str = "auto",
 ) -> BuildReport:
     """Build a knowledge base at ``out_dir`` from ``sources`` (replacing one already there).
+
+    ``out_dir`` may be a Milvus URI (see :mod:`medsage.kb.backend`).
 
     Raises:
         DataError: if ``out_dir`` holds other files, or no source yielded any text.
     """
+    if is_milvus_uri(out_dir):
+        from medsage.kb.milvus_build import build as milvus_build
+
+        return milvus_build(str(out_dir), sources, dense=dense, dense_chars=dense_chars,
+                            max_chars=max_chars, progress=progress)
+    out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         ours = (out_dir / store.MANIFEST).exists() or any(out_dir.glob("g[0-9]*"))
         if not ours:
@@ -132,13 +169,19 @@ def build(
     if not chunks:
         raise DataError("no documents could be read from " + ", ".join(sources) + _why(report))
     report.added = len(chunks)
-    write_kb(out_dir, chunks, report, dense=dense, dense_chars=dense_chars, sources=sources, progress=progress)
+    write_kb(out_dir, chunks, report, dense=dense, dense_chars=dense_chars, sources=sources, progress=progress,
+             ann=ann)
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
     return report
 
 
-def add(kb_dir: Path, sources: list[str], progress: Progress | None = None) -> BuildReport:
+def add(kb_dir: Path | str, sources: list[str], progress: Progress | None = None) -> BuildReport:
     """Add (or replace, by document id) the documents of ``sources`` in an existing KB."""
+    if is_milvus_uri(kb_dir):
+        from medsage.kb.milvus_build import add as milvus_add
+
+        return milvus_add(str(kb_dir), sources, progress=progress)
+    kb_dir = Path(kb_dir)
     manifest, old, matrix = _existing(kb_dir)
     report = BuildReport()
     t0 = time.perf_counter()
@@ -150,19 +193,25 @@ def add(kb_dir: Path, sources: list[str], progress: Progress | None = None) -> B
     dense_info = manifest.get("dense") or {}
     write_kb(kb_dir, kept + new, report, dense=bool(dense_info),
              dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
-             sources=list(manifest.get("sources", [])) + sources, reuse=(old, matrix), progress=progress)
+             sources=list(manifest.get("sources", [])) + sources, reuse=(old, matrix), progress=progress,
+             ann=_ann_setting(manifest))
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
     return report
 
 
 def remove(
-    kb_dir: Path, doc_ids: Iterable[str] = (), sources: Iterable[str] = (), prefixes: Iterable[str] = ()
+    kb_dir: Path | str, doc_ids: Iterable[str] = (), sources: Iterable[str] = (), prefixes: Iterable[str] = ()
 ) -> BuildReport:
     """Remove documents by id, by source kind, or by document-id prefix.
 
     Raises:
         DataError: when nothing matched.
     """
+    if is_milvus_uri(kb_dir):
+        from medsage.kb.milvus_build import remove as milvus_remove
+
+        return milvus_remove(str(kb_dir), doc_ids, sources, prefixes)
+    kb_dir = Path(kb_dir)
     manifest, old, matrix = _existing(kb_dir)
     ids, kinds, pre = set(doc_ids), set(sources), tuple(prefixes)
     kept = [c for c in old if not (c.doc_id in ids or c.source in kinds or (pre and c.doc_id.startswith(pre)))]
@@ -173,8 +222,13 @@ def remove(
     dense_info = manifest.get("dense") or {}
     write_kb(kb_dir, kept, report, dense=bool(dense_info),
              dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
-             sources=list(manifest.get("sources", [])), reuse=(old, matrix))
+             sources=list(manifest.get("sources", [])), reuse=(old, matrix), ann=_ann_setting(manifest))
     return report
+
+
+def _ann_setting(manifest: dict) -> str:
+    """Keep an existing KB's choice: ANN stays on once built, otherwise decide by size."""
+    return "on" if manifest.get("ann") else "auto"
 
 
 def _why(report: BuildReport) -> str:

@@ -1,24 +1,40 @@
-"""Opening a knowledge base and searching it (bm25, dense or hybrid, with filters)."""
+"""Opening a knowledge base and searching it (bm25, dense or hybrid, with filters).
+
+:class:`KnowledgeBase` opens the store its URI names (see :mod:`medsage.kb.backend`):
+a folder is the embedded store implemented here; a Milvus URI returns a
+:class:`medsage.kb.milvus.MilvusKB`, which has the same ``search`` / ``stats`` /
+``has_dense``.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medsage.errors import DataError, SpecError
+from medsage.errors import DataError
 from medsage.kb import store
-from medsage.kb.hybrid import rrf
+from medsage.kb.backend import (
+    MAX_DENSE_QUERY_CHARS,
+    MAX_K,
+    MAX_QUERY_CHARS,
+    MODES,
+    Filters,
+    check_args,
+    fused_search,
+    is_milvus_uri,
+)
+from medsage.kb.backend import clean_query as _clean
+from medsage.kb.chunktable import ChunkTable
 from medsage.kb.types import Chunk, Hit
 
-MODES = ("bm25", "dense", "hybrid")
-MAX_QUERY_CHARS = 2000
-MAX_DENSE_QUERY_CHARS = 1000  # the embedder reads at most 512 tokens anyway
-MAX_K = 1000
+__all__ = ["MAX_DENSE_QUERY_CHARS", "MAX_K", "MAX_QUERY_CHARS", "MODES", "KnowledgeBase", "clean_query"]
+MEDIAN_SAMPLE = 4096  # rows per language for the median cosine when searching through ANN
+EXACT_SUBSET = 20_000  # a filter leaving fewer rows than this is searched exactly
 log = logging.getLogger(__name__)
 
 
@@ -28,45 +44,51 @@ def clean_query(query: str) -> tuple[str, bool]:
     Raises:
         DataError: for an empty query.
     """
-    text = " ".join((query or "").split())
-    if not text:
-        raise DataError("empty query: give some words to search for")
-    if len(text) > MAX_QUERY_CHARS:
-        log.warning("query of %d characters cut to the first %d", len(text), MAX_QUERY_CHARS)
-        return text[:MAX_QUERY_CHARS], True
-    return text, False
+    text, cut = _clean(query)
+    if cut:
+        log.warning("query of %d characters cut to the first %d", len(" ".join(query.split())), MAX_QUERY_CHARS)
+    return text, cut
 
 
-def _topk(scores: np.ndarray, k: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-    """The ``k`` best rows of ``scores`` (where ``mask`` allows), best first."""
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
+def _topk(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The ``k`` best entries of ``scores`` (row ids from ``rows`` when given), best first."""
     n = scores.shape[0]
     k = min(k, n)
     if k <= 0:
         return []
     top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
     top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+    ids = top if rows is None else rows[top]
+    return [(int(i), float(scores[t])) for i, t in zip(ids, top, strict=True) if np.isfinite(scores[t])]
 
 
 class KnowledgeBase:
-    """A read-only view of the knowledge base stored at ``path``.
+    """A read-only view of the knowledge base at ``path`` (a folder or a Milvus URI).
 
     Raises:
         DataError: when ``path`` is missing, not a knowledge base, or half-written.
     """
 
+    def __new__(cls, path: str | Path) -> Any:
+        if cls is KnowledgeBase and is_milvus_uri(path):
+            from medsage.kb.milvus import MilvusKB
+
+            return MilvusKB(str(path))
+        return super().__new__(cls)
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.uri = str(path)
         self.manifest = store.read_manifest(self.path)
         self.gen = self.path / str(self.manifest["generation"])
         try:
-            self.chunks: list[Chunk] = store.read_chunks(self.gen)
-        except (OSError, ValueError, TypeError) as exc:
+            self.chunks: ChunkTable = ChunkTable(self.gen)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
             raise DataError(f"knowledge base {self.path}: damaged chunks.jsonl ({exc}); rebuild it") from exc
         if len(self.chunks) != self.manifest.get("chunks"):
             raise DataError(f"knowledge base {self.path} is half-written: chunk count differs from manifest")
+        self._cos: tuple[bytes, np.ndarray] | None = None
+        self._masks: dict[Filters, np.ndarray | None] = {}
 
     @property
     def has_dense(self) -> bool:
@@ -86,13 +108,114 @@ class KnowledgeBase:
             raise DataError(f"knowledge base {self.path} was built without embeddings; use --mode bm25 or rebuild")
         return DenseIndex.load(self.gen / "dense.npy")
 
-    def _mask(self, sources: Iterable[str] | None, languages: Iterable[str] | None) -> np.ndarray | None:
-        src = {s for s in (sources or ()) if s}
-        lang = {s for s in (languages or ()) if s}
-        if not src and not lang:
+    @cached_property
+    def ann(self) -> Any:
+        """The per-language HNSW indexes, or None when this KB is searched exactly."""
+        if not self.has_dense or not self.manifest.get("ann"):
             return None
-        return np.array([(not src or c.source in src) and (not lang or c.language in lang) for c in self.chunks])
+        from medsage.kb.ann import DIRNAME, AnnIndexes
 
+        return AnnIndexes(self.gen / DIRNAME, self.languages())
+
+    # -- the Backend primitives (see medsage.kb.backend) ---------------------------------
+    def languages(self) -> list[str]:
+        """The languages present, in code order."""
+        present = np.bincount(self.chunks.codes["language"], minlength=len(self.chunks.names["language"]))
+        return [name for name, n in zip(self.chunks.names["language"], present, strict=True) if n]
+
+    def _lang_rows(self, lang: str) -> np.ndarray:
+        return self._lang_row_cache.get(lang, np.zeros(0, dtype=np.int64))
+
+    @cached_property
+    def _lang_row_cache(self) -> dict[str, np.ndarray]:
+        codes = self.chunks.codes["language"]
+        return {name: np.flatnonzero(codes == i) for i, name in enumerate(self.chunks.names["language"])}
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Boolean row mask of ``filters`` (None when nothing is filtered)."""
+        if not filters:
+            return None
+        if filters not in self._masks:
+            keep = np.ones(len(self.chunks), dtype=bool)
+            for field, values in (("source", filters.sources), ("language", filters.languages),
+                                  ("licence", filters.licences)):
+                if values:
+                    keep &= self.chunks.rows_where(field, values)
+            self._masks = {**self._masks, filters: keep} if len(self._masks) < 64 else {filters: keep}
+        return self._masks[filters]
+
+    def _all_cosines(self, qvec: np.ndarray) -> np.ndarray:
+        key = qvec.tobytes()
+        cached = self._cos
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cos = self.dense.scores(qvec)
+        self._cos = (key, cos)
+        return cos
+
+    def sparse_candidates(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
+        """BM25 (row, score) pairs, best first."""
+        ranked: list[tuple[int, float]] = self.sparse.search(query, depth, self.mask(filters))
+        return ranked
+
+    def dense_candidates(self, qvec: np.ndarray, language: str, depth: int,
+                         filters: Filters) -> list[tuple[int, float]]:
+        """(row, cosine) pairs among ``language`` chunks that pass ``filters``, best first."""
+        rows = self._lang_rows(language)
+        mask = self.mask(filters)
+        if mask is not None:
+            rows = rows[mask[rows]]
+        if rows.size == 0:
+            return []
+        if self.ann is None:
+            return _topk(self._all_cosines(qvec)[rows], depth, rows)
+        if rows.size <= EXACT_SUBSET:
+            return _topk(self.cosines(qvec, rows), depth, rows)
+        share = rows.size / max(1, self._lang_rows(language).size)
+        want = min(int(depth / share * 1.5) + 8, MAX_K * 4)
+        found = self.ann.search(qvec, language, want)
+        if mask is not None:
+            found = [(i, s) for i, s in found if mask[i]]
+        if len(found) < min(depth, rows.size) and want < rows.size:  # the filter was too narrow for ANN
+            found = self.ann.search(qvec, language, min(rows.size, MAX_K * 16))
+            found = [(i, s) for i, s in found if mask is None or mask[i]]
+        return found[:depth]
+
+    def language_median(self, qvec: np.ndarray, language: str) -> float:
+        """Median cosine of ``qvec`` with ``language`` chunks (a fixed sample when using ANN)."""
+        rows = self._lang_rows(language)
+        if rows.size == 0:
+            return 0.0
+        if self.ann is None:
+            return float(np.median(self._all_cosines(qvec)[rows]))
+        return float(np.median(self.cosines(qvec, self._median_sample(language))))
+
+    def _median_sample(self, language: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_samples", {})
+        if language not in cache:
+            rows = self._lang_rows(language)
+            if rows.size > MEDIAN_SAMPLE:
+                rows = np.sort(np.random.default_rng(0).choice(rows, MEDIAN_SAMPLE, replace=False))
+            cache[language] = rows
+        sample: np.ndarray = cache[language]
+        return sample
+
+    def cosines(self, qvec: np.ndarray, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Cosine of ``qvec`` with the chunks at ``rows``."""
+        idx = np.asarray(rows, dtype=np.int64)
+        if self.ann is None:
+            return self._all_cosines(qvec)[idx]
+        order = np.argsort(idx)
+        block = np.asarray(self.dense.matrix[idx[order]], dtype=np.float32) @ qvec.astype(np.float32)
+        out = np.empty(idx.size, dtype=np.float32)
+        out[order] = block
+        return out
+
+    def chunks_of(self, rows: Sequence[int]) -> list[Chunk]:
+        """The chunks at ``rows``."""
+        return [self.chunks[int(i)] for i in rows]
+
+    # -- the public API ------------------------------------------------------------------
     def search(
         self,
         query: str,
@@ -101,66 +224,29 @@ class KnowledgeBase:
         sources: Iterable[str] | None = None,
         languages: Iterable[str] | None = None,
         depth: int = 50,
+        licences: Iterable[str] | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``.
 
         Args:
             query: Free text in any language (cut to :data:`MAX_QUERY_CHARS`).
             k: Number of hits (1 to :data:`MAX_K`).
-            mode: ``bm25``, ``dense`` or ``hybrid`` (reciprocal-rank fusion of BM25 and the dense ranking by margin over the language median, see :class:`Hit`).
+            mode: ``bm25``, ``dense`` or ``hybrid`` (reciprocal-rank fusion of BM25 and the
+                dense ranking by margin over the language median, see :class:`Hit`).
             sources: Keep only chunks of these source kinds (``medquad``, ``docs`` …).
             languages: Keep only chunks in these languages (``en``, ``zh``).
             depth: How many candidates each retriever contributes to the fusion.
+            licences: Keep only chunks under these licences.
 
         Raises:
             DataError: for an empty query or a knowledge base without embeddings in dense mode.
             SpecError: for an unknown mode or a bad ``k``.
         """
-        if mode not in MODES:
-            raise SpecError(f"unknown search mode '{mode}' (known: {', '.join(MODES)})")
-        if not 1 <= k <= MAX_K:
-            raise SpecError(f"k must be between 1 and {MAX_K}, got {k}")
+        check_args(mode, k)
         text, _ = clean_query(query)
-        mask = self._mask(sources, languages)
-        if mode == "hybrid" and not self.has_dense:
-            mode = "bm25"
-        if mode == "bm25":
-            ranked = self.sparse.search(text, k, mask)
-            return [Hit(self.chunks[i], s, r, bm25=s) for r, (i, s) in enumerate(ranked, 1)]
-        from medsage.kb.dense import embed_query
-
-        qvec = embed_query(text[:MAX_DENSE_QUERY_CHARS])
-        cos = self.dense.scores(qvec)
-        margin = cos - self._language_medians(cos)
-        if mode == "dense":
-            ranked = _topk(cos, k, mask)
-            return [Hit(self.chunks[i], s, r, dense=s, margin=float(margin[i])) for r, (i, s) in enumerate(ranked, 1)]
-        depth = max(depth, k)
-        sparse = self.sparse.search(text, depth, mask)
-        # multilingual-e5 scores same-language pairs higher whatever the topic; ranking by
-        # the margin over the language's median removes that offset, so a Chinese question
-        # can reach English sources (and the reverse).
-        lists = [[i for i, _ in _topk(margin, depth, mask)]]
-        fused = rrf([*lists, [i for i, _ in sparse]])[:k]
-        bm25 = dict(sparse)
-        return [
-            Hit(self.chunks[i], s, r, bm25=bm25.get(i, 0.0), dense=float(cos[i]), margin=float(margin[i]))
-            for r, (i, s) in enumerate(fused, 1)
-        ]
-
-    @cached_property
-    def _languages(self) -> np.ndarray:
-        return np.array([c.language for c in self.chunks])
-
-    def _language_masks(self) -> dict[str, np.ndarray]:  # noqa: D401
-        return {lang: self._languages == lang for lang in sorted(set(self._languages.tolist()))}
-
-    def _language_medians(self, cos: np.ndarray) -> np.ndarray:
-        """Per chunk, the median similarity of the query to chunks of that chunk's language."""
-        out = np.zeros_like(cos)
-        for lang_mask in self._language_masks().values():
-            out[lang_mask] = float(np.median(cos[lang_mask]))
-        return out
+        if mode == "dense" and not self.has_dense:
+            self.dense  # noqa: B018 - raises the DataError that explains it
+        return fused_search(self, text, k, mode, Filters.of(sources, languages, licences), depth)
 
     def stats(self) -> dict[str, Any]:
         """Counts by source and language, sizes on disk, and the manifest's settings."""
@@ -174,13 +260,15 @@ class KnowledgeBase:
         files = self.manifest.get("files", {})
         return {
             "path": str(self.path),
+            "backend": "embedded",
             "generation": self.manifest["generation"],
             "updated": self.manifest.get("updated"),
-            "documents": len({c.doc_id for c in self.chunks}),
+            "documents": len({d for ids in docs.values() for d in ids}),
             "chunks": len(self.chunks),
             "by_source": {s: {"documents": len(docs[s]), "chunks": n} for s, n in sorted(by_source.items())},
             "by_language": dict(sorted(by_lang.items())),
             "dense": self.manifest.get("dense"),
+            "ann": self.manifest.get("ann"),
             "sources": self.manifest.get("sources", []),
             "bytes": sum(int(v) for v in files.values()),
         }

@@ -8,6 +8,12 @@ Options (``-M``) and env fallbacks: ``base_url`` (``MEDSAGE_OPENAI_BASE_URL``,
 a local server without auth needs none), ``max_connections`` (default 32),
 ``timeout`` (s, default 120), ``max_retries`` (default 5), ``backoff_cap`` (s, default 30).
 
+Several endpoints serving the same model (a fleet): ``base_url=http://a/v1,http://b/v1``
+or ``base_url=@FILE``; requests are spread over them (least busy first,
+``max_connections`` slots each), an endpoint that cannot be reached is skipped with a
+warning and its request retried on another (see :mod:`medsage.models.fleet`);
+``fleet_wait`` (s, default 30) is how long a request waits when every endpoint is down.
+
 Non-streaming requests go through the SDK's generic ``client.post`` with a plain
 JSON body and the reply parsed as JSON: the same client, auth, timeouts and error
 types, without the SDK's typed-dict transform of the request and pydantic models
@@ -15,8 +21,9 @@ of the reply (about 1.5 ms of CPU per request, which matters to a harness sendin
 hundreds of requests a second to a local server). Streaming uses ``create``.
 
 Retries use capped exponential backoff with jitter and happen only for 429, 5xx
-and timeouts. 401/403/404, and a server that cannot be reached on the first call
-(a bad base URL), raise :class:`~medsage.errors.ModelError` at once.
+and timeouts (in a fleet, on another endpoint when there is one). 401/403/404, and a
+server that cannot be reached on the first call (a bad base URL; in a fleet: no
+endpoint reachable), raise :class:`~medsage.errors.ModelError` at once.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 
 from medsage.errors import MissingExtraError, ModelError
 from medsage.models.base import Model, ModelSpec, option
+from medsage.models.fleet import Endpoint, Fleet, FleetDown, parse_base_urls
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
 
 log = logging.getLogger(__name__)
@@ -49,22 +57,29 @@ class OpenAIModel(Model):
             raise MissingExtraError("openai", "openai", "OpenAI-compatible endpoints") from exc
         self._openai = openai
         opts = spec.options
-        self.base_url = option(opts, "base_url", "MEDSAGE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+        raw_url = option(opts, "base_url", "MEDSAGE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+        raw_url = str(raw_url).strip() if raw_url else ""
+        urls = parse_base_urls(raw_url) if ("," in raw_url or raw_url.startswith("@")) else [raw_url] * bool(raw_url)
+        # the cache key: one URL as given, a fleet as its sorted list (any order, same answers)
+        self.base_url = urls[0] if len(urls) == 1 else (",".join(sorted(urls)) or None)
         api_key = option(opts, "api_key", "MEDSAGE_OPENAI_API_KEY", "OPENAI_API_KEY")
         if not api_key:
-            if not self.base_url:
+            if not urls:
                 raise ModelError("openai/: no API key: set OPENAI_API_KEY or pass -M api_key=…, "
                                  "or -M base_url=… for a local server")
             api_key = "not-needed"
         self.max_retries = int(option(opts, "max_retries", default=5))
         self.backoff_cap = float(option(opts, "backoff_cap", default=30.0))
         self.backoff_base = float(option(opts, "backoff_base", default=0.5))
-        self._sem = asyncio.Semaphore(int(option(opts, "max_connections", default=32)))
-        self._reached = False
-        self.client = openai.AsyncOpenAI(
-            base_url=self.base_url, api_key=str(api_key), max_retries=0,
-            timeout=float(option(opts, "timeout", default=120.0)),
-        )
+        self.fleet_wait = float(option(opts, "fleet_wait", default=30.0))
+        slots = int(option(opts, "max_connections", default=32))
+        timeout = float(option(opts, "timeout", default=120.0))
+        self.fleet = Fleet([
+            Endpoint(url or "https://api.openai.com/v1", openai.AsyncOpenAI(
+                base_url=url, api_key=str(api_key), max_retries=0, timeout=timeout), slots)
+            for url in (urls or [None])  # type: ignore[list-item]
+        ], probe_timeout=min(timeout, 3.0), name=self.name)
+        self.client = self.fleet.endpoints[0].client
 
     @property
     def cache_key(self) -> dict[str, Any]:
@@ -89,32 +104,54 @@ class OpenAIModel(Model):
         return kw
 
     async def _call(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
+        """Send one request, retrying 429/5xx/timeouts with backoff and, in a fleet,
+        failing over to another endpoint; at most ``max_retries + endpoints`` tries."""
         oa = self._openai
-        for attempt in range(self.max_retries + 1):
+        fleet = self.fleet
+        many = len(fleet) > 1
+        if many:
+            await fleet.check_all()
+            if not fleet.any_reached:
+                raise ModelError(f"{self.name}: cannot reach any endpoint of {self.base_url}")
+        tried: set[str] = set()
+        backoffs = 0
+        for _ in range(self.max_retries + len(fleet)):
             try:
-                async with self._sem:
-                    if raw:
-                        resp = await self.client.post("/chat/completions", cast_to=str, body=kwargs)
-                    else:
-                        resp = await self.client.chat.completions.create(**kwargs)
-                self._reached = True
+                ep = await fleet.acquire(tried, self.fleet_wait)
+            except FleetDown as exc:
+                raise _GaveUp(f"every endpoint is down ({exc}) for {self.fleet_wait:.0f}s") from exc
+            tried.add(ep.url)
+            ok = False
+            try:
+                if raw:
+                    resp = await ep.client.post("/chat/completions", cast_to=str, body=kwargs)
+                else:
+                    resp = await ep.client.chat.completions.create(**kwargs)
+                ok = True
                 return resp
             except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
-                raise ModelError(f"{self.name}: {exc.status_code} {_msg(exc)} (base_url={self.base_url or 'default'})") from exc
+                raise ModelError(f"{self.name}: {exc.status_code} {_msg(exc)} (base_url={ep.url})") from exc
             except oa.APITimeoutError:
-                retryable = True
+                if many:
+                    continue  # a slow endpoint: try another at once
             except oa.APIConnectionError as exc:
-                if not self._reached:
+                if many:
+                    fleet.mark_down(ep, f"refused or dropped the connection ({exc})")
+                    if not fleet.any_reached and all(e.down for e in fleet.endpoints):
+                        raise ModelError(f"{self.name}: cannot reach any endpoint of {self.base_url}") from exc
+                    continue
+                if not ep.reached:
                     raise ModelError(f"{self.name}: cannot reach {self.base_url or 'api.openai.com'}: {exc}") from exc
-                retryable = True
             except oa.APIStatusError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500
-                if not retryable:
+                if not (exc.status_code == 429 or exc.status_code >= 500):
                     raise
-            if attempt == self.max_retries:
+            finally:
+                await fleet.release(ep, ok)
+            if backoffs == self.max_retries:
                 break
-            delay = min(self.backoff_cap, self.backoff_base * 2**attempt) * (0.5 + random.random() / 2)
-            log.info("%s: retry %d in %.1fs", self.name, attempt + 1, delay)
+            delay = min(self.backoff_cap, self.backoff_base * 2**backoffs) * (0.5 + random.random() / 2)
+            backoffs += 1
+            log.info("%s: retry %d in %.1fs", self.name, backoffs, delay)
             await asyncio.sleep(delay)
         raise _GaveUp(f"gave up after {self.max_retries + 1} attempts (429/5xx/timeout)")
 
@@ -155,7 +192,7 @@ class OpenAIModel(Model):
                 yield chunk.choices[0].delta.content
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await self.fleet.aclose()
 
 
 def _first_token_logprobs(logprobs: Any) -> dict[str, float] | None:

@@ -204,7 +204,8 @@ class DepartmentRouter:
         probs = dict(zip(self._clf.labels, self._clf.predict_proba(X)[0], strict=True))
         out: dict[str, tuple[float, list[str]]] = {}
         for key, pats in self._patterns.items():
-            raw, hits = 0.0, []
+            raw = 0.0
+            hits: list[str] = []
             for term, weight, rx in pats:
                 if rx is None:
                     i = low.find(term)

@@ -245,6 +245,32 @@ class Authenticator:
         return Principal(record.key_id, record.role, record.name, record.rate_per_minute)
 
 
+class SharedRateLimiter:
+    """Per-key token buckets kept in the database, so the budget is global across replicas.
+
+    Used when the store is PostgreSQL (:meth:`medsage.server.store.Store.take_token`:
+    one atomic statement per request). ``shared`` tells the caller to run
+    :meth:`check` in a worker thread.
+
+    Args:
+        store: The shared store.
+        default_per_minute: Budget for keys without their own (0 = unlimited).
+    """
+
+    shared = True
+
+    def __init__(self, store: Store, default_per_minute: int) -> None:
+        self.store = store
+        self.default = default_per_minute
+
+    def check(self, principal: Principal) -> float:
+        """Take one token; return 0 when allowed, else seconds until the next token."""
+        rate = principal.rate_per_minute if principal.rate_per_minute is not None else self.default
+        if rate <= 0:
+            return 0.0
+        return self.store.take_token(f"key:{principal.key_id}", rate)
+
+
 class RateLimiter:
     """A per-key token bucket (per process: each replica enforces its own budget).
 

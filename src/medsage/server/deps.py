@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from medsage.server.auth import ANONYMOUS, Principal, Throttled
 from medsage.server.errors import APIError
 from medsage.server.state import ServiceState
+from medsage.server.store import StoreUnavailable
 
 
 def service(request: Request) -> ServiceState:
@@ -40,6 +41,9 @@ async def principal(request: Request) -> Principal:
             # throttled and known-bad keys are answered here, without a worker thread
             found = (await anyio.to_thread.run_sync(svc.auth.verify, key, client)
                      if svc.auth.precheck(key, client) else None)
+        except StoreUnavailable as exc:
+            raise APIError(503, "the key/audit database is unavailable; retry shortly", "database_unavailable",
+                           headers={"Retry-After": "2"}) from exc
         except Throttled as exc:
             raise APIError(429, str(exc), "auth_throttled",
                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))}) from exc
@@ -48,7 +52,12 @@ async def principal(request: Request) -> Principal:
                            headers={"WWW-Authenticate": "Bearer"})
         who = found
     request.state.principal = who
-    wait = svc.limiter.check(who)
+    try:
+        wait = (await anyio.to_thread.run_sync(svc.limiter.check, who) if getattr(svc.limiter, "shared", False)
+                else svc.limiter.check(who))
+    except StoreUnavailable as exc:
+        raise APIError(503, "the key/audit database is unavailable; retry shortly", "database_unavailable",
+                       headers={"Retry-After": "2"}) from exc
     if wait > 0:
         raise APIError(429, f"rate limit exceeded; retry in {wait:.1f}s", "rate_limit_exceeded",
                        headers={"Retry-After": str(max(1, math.ceil(wait)))})

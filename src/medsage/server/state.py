@@ -9,7 +9,7 @@ from typing import Any
 
 from medsage.errors import MedsageError
 from medsage.models.base import Model
-from medsage.server.auth import Authenticator, RateLimiter
+from medsage.server.auth import Authenticator, RateLimiter, SharedRateLimiter
 from medsage.server.config import ServerConfig
 from medsage.server.errors import APIError
 from medsage.server.store import Store
@@ -32,7 +32,10 @@ class ServiceState:
         self.config = config
         self.store = store or Store(config.database_url)
         self.auth = Authenticator(self.store)
-        self.limiter = RateLimiter(config.rate_per_minute)
+        # on PostgreSQL (the replicated deployment) rate limits are global, not per process
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(self.store, config.rate_per_minute) if self.store.kind == "postgres"
+            else RateLimiter(config.rate_per_minute))
         self._models: dict[str, Model] = {}
         self._lock = asyncio.Lock()
 

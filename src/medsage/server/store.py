@@ -2,7 +2,16 @@
 
 SQLite (stdlib, WAL mode) is the embedded default; PostgreSQL is used when the
 URL starts with ``postgresql://`` (needs ``pip install 'medsage[postgres]'``).
-Replicas of the service share nothing but this database.
+Replicas of the service share nothing but this database: keys (so a revocation on
+one replica is seen by the next request on any other), the audit log and, on
+PostgreSQL, the rate-limit buckets (:meth:`Store.take_token`).
+
+A PostgreSQL connection that breaks (the server restarted, a fail-over, a network
+blip) is reopened and the statement retried, a bounded number of times
+(:data:`RECONNECTS`, with backoff); past that the call raises
+:class:`StoreUnavailable`. Audit inserts are idempotent (``ON CONFLICT DO NOTHING``
+on the request id), so a retried insert whose first attempt did commit is not
+written twice.
 
 All methods are synchronous and thread-safe; the app calls them from a worker
 thread so the event loop never blocks on I/O.
@@ -23,7 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medsage.errors import MissingExtraError, SpecError
+from medsage.errors import MedsageError, MissingExtraError, SpecError
+
+RECONNECTS = 4
+RECONNECT_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS api_keys (
@@ -54,12 +66,54 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts)",
     "CREATE INDEX IF NOT EXISTS audit_key ON audit (key_id)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rate_buckets (bucket TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,"
+    " updated DOUBLE PRECISION NOT NULL)",
 )
 _KEY_COLUMNS = "key_id, name, role, salt, hash, rate_per_minute, created, revoked, expires"
 AUDIT_COLUMNS = (
     "request_id", "ts", "key_id", "role", "method", "endpoint", "status",
     "model", "input_hash", "findings", "latency_ms", "raw",
 )
+
+
+class StoreUnavailable(MedsageError):
+    """The database could not be reached, even after reconnecting."""
+
+
+class _ReconnectingCursor:
+    """A PostgreSQL cursor whose ``execute`` reopens a broken connection and retries."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cur: Any = None
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        import psycopg
+
+        last: BaseException | None = None
+        for attempt in range(RECONNECTS + 1):
+            if self._store._conn is None:  # a reconnect failed: try again (bounded)
+                self._store._reconnect(attempt, last or StoreUnavailable("no connection"))
+                continue
+            try:
+                if self._cur is None:
+                    self._cur = self._store._conn.cursor()
+                return self._cur.execute(sql, params)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                last = exc
+                if not self._store._conn_broken():
+                    raise StoreUnavailable(f"audit/key database error: {exc}") from exc
+                self._cur = None
+                if attempt < RECONNECTS:
+                    self._store._reconnect(attempt, exc)
+        raise StoreUnavailable(f"audit/key database unavailable after {RECONNECTS} reconnects: {last}")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
+
+    def close(self) -> None:
+        if self._cur is not None:
+            self._cur.close()
 
 
 @dataclass(frozen=True)
@@ -135,6 +189,12 @@ class Store:
         with self._cursor() as cur:
             if self.kind == "postgres":
                 cur.execute("ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires REAL")
+                # PostgreSQL's REAL is 4 bytes: epoch seconds lose ~2 minutes of precision
+                # (audit order, key expiry); SQLite's REAL is 8 bytes already
+                cur.execute("SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'real'"
+                            " AND table_name IN ('audit', 'api_keys') AND table_schema = current_schema()")
+                for table, column in cur.fetchall():
+                    cur.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DOUBLE PRECISION")
                 return
             cur.execute("PRAGMA table_info(api_keys)")
             if "expires" not in {row[1] for row in cur.fetchall()}:
@@ -156,7 +216,7 @@ class Store:
             except ImportError as exc:
                 raise MissingExtraError("psycopg", "postgres", "a PostgreSQL audit store") from exc
             try:
-                self._conn = psycopg.connect(self.url, autocommit=True)
+                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
             except psycopg.Error as exc:
                 raise SpecError(f"cannot connect to the audit database: {exc}") from exc
             return
@@ -177,14 +237,39 @@ class Store:
             raise SpecError(f"cannot open the audit database {path}: {exc}") from exc
         self._conn = conn
 
+    def _conn_broken(self) -> bool:
+        conn = self._conn
+        return conn is None or bool(getattr(conn, "broken", False) or getattr(conn, "closed", False))
+
+    def _reconnect(self, attempt: int, cause: BaseException) -> None:
+        """Reopen the PostgreSQL connection after a backoff (called with the lock held).
+
+        Leaves ``_conn`` None when the server is still unreachable; the caller's bounded
+        loop decides whether to try again.
+        """
+        import psycopg
+
+        time.sleep(RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)])
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        try:
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            self._conn = None
+
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         with self._lock:
-            cur = self._conn.cursor()
+            if self.kind == "postgres":
+                cur: Any = _ReconnectingCursor(self)
+            else:
+                cur = self._conn.cursor()
             try:
                 yield cur
             finally:
-                cur.close()
+                with contextlib.suppress(Exception):
+                    cur.close()
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", self._ph)
@@ -236,8 +321,9 @@ class Store:
         """Insert one audit row (committed before this returns)."""
         cols = ", ".join(AUDIT_COLUMNS)
         marks = ", ".join("?" for _ in AUDIT_COLUMNS)
-        with self._cursor() as cur:
-            cur.execute(self._q(f"INSERT INTO audit ({cols}) VALUES ({marks})"), row.values())
+        with self._cursor() as cur:  # idempotent: a retry after a lost connection writes no duplicate
+            cur.execute(self._q(f"INSERT INTO audit ({cols}) VALUES ({marks}) ON CONFLICT (request_id) DO NOTHING"),
+                        row.values())
 
     def finish_audit(self, request_id: str, latency_ms: float, findings: list[dict[str, Any]] | None,
                      model: str | None = None) -> None:
@@ -280,6 +366,40 @@ class Store:
         with self._cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM audit")
             return int(cur.fetchone()[0])
+
+    # -- shared rate limits ----------------------------------------------------
+    def take_token(self, bucket: str, per_minute: float) -> float:
+        """Take one token from the shared bucket ``bucket`` (capacity ``per_minute``).
+
+        One atomic upsert, so concurrent replicas never both take the last token. On
+        PostgreSQL the clock is the database's (replicas on several hosts agree).
+
+        Returns:
+            0 when a token was taken, else the seconds until the next one.
+        """
+        cap, per_s = float(per_minute), float(per_minute) / 60.0
+        if self.kind == "postgres":
+            now, least, greatest = "EXTRACT(EPOCH FROM statement_timestamp())::float8", "LEAST", "GREATEST"
+            params: dict[str, Any] = {"b": bucket, "cap": cap, "per_s": per_s}
+            ph = {k: f"%({k})s" for k in params}
+        else:
+            now, least, greatest = ":now", "min", "max"
+            params = {"b": bucket, "cap": cap, "per_s": per_s, "now": time.time()}
+            ph = {k: f":{k}" for k in params}
+        refill = (f"{least}({ph['cap']}, rate_buckets.tokens + {greatest}(0, {now} - rate_buckets.updated)"
+                  f" * {ph['per_s']})")
+        sql = (f"INSERT INTO rate_buckets (bucket, tokens, updated) VALUES ({ph['b']}, {ph['cap']} - 1, {now}) "
+               f"ON CONFLICT (bucket) DO UPDATE SET tokens = {refill} - 1, "
+               f"updated = {greatest}(rate_buckets.updated, {now}) WHERE {refill} >= 1 RETURNING tokens")
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            if cur.fetchone() is not None:
+                return 0.0
+            cur.execute(f"SELECT {refill.replace('rate_buckets.', '')} FROM rate_buckets WHERE bucket = {ph['b']}",
+                        params)
+            row = cur.fetchone()
+        tokens = float(row[0]) if row else 0.0
+        return max(0.01, (1.0 - tokens) / per_s)
 
 
 def _private_file(path: Path) -> None:

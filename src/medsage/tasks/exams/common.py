@@ -51,6 +51,8 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
     Raises:
         DataError: empty, truncated, non-UTF-8 or unparseable files.
     """
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; this task reads one {fmt} file — pass the file's path")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix == ".parquet":

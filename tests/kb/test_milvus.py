@@ -1,0 +1,145 @@
+"""The Milvus backend on Milvus Lite: same results as the embedded store, updates, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from medsage.cli import cli
+from medsage.errors import DataError
+from medsage.kb import KnowledgeBase, add, build, remove
+
+from .conftest import FIXTURES
+
+pytest.importorskip("pymilvus", reason="pip install 'medsage[milvus]' for the Milvus backend")
+pytest.importorskip("milvus_lite", reason="pip install 'medsage[milvus]' for Milvus Lite")
+
+QUERIES = ["What is high blood pressure?", "哮喘是什么病？", "狂犬病怎么传播", "fever treatment", "流感 抗病毒 奥司他韦 剂量"]
+
+
+@pytest.fixture(scope="module")
+def milvus_kb(tmp_path_factory: pytest.TempPathFactory, kb_sources: list[str], built_kb: Path) -> str:
+    uri = str(tmp_path_factory.mktemp("milvus") / "kb.db") + "#fixture"
+    report = build(uri, kb_sources)
+    assert report.chunks == len(KnowledgeBase(built_kb).chunks) and report.embedded == 0  # from the cache
+    return uri
+
+
+def _ids(hits: list) -> list[str]:  # type: ignore[type-arg]
+    return [h.chunk.chunk_id for h in hits]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_same_results_as_the_embedded_store(milvus_kb: str, built_kb: Path, mode: str) -> None:
+    mv, emb = KnowledgeBase(milvus_kb), KnowledgeBase(built_kb)
+    assert type(mv).__name__ == "MilvusKB"
+    for q in QUERIES:
+        a, e = mv.search(q, k=5, mode=mode), emb.search(q, k=5, mode=mode)
+        assert _ids(a) == _ids(e), (q, _ids(a), _ids(e))
+        if mode != "bm25":
+            assert [round(h.margin or 0, 2) for h in a] == pytest.approx([round(h.margin or 0, 2) for h in e], abs=0.02)
+
+
+def test_filters_and_stats(milvus_kb: str, built_kb: Path) -> None:
+    kb = KnowledgeBase(milvus_kb)
+    assert {h.chunk.source for h in kb.search("fever", k=10, sources=["docs"])} == {"docs"}
+    assert {h.chunk.language for h in kb.search("fever", k=10, mode="dense", languages=["zh"])} == {"zh"}
+    licence = sorted({c.licence for c in KnowledgeBase(built_kb).chunks})[0]
+    assert {h.chunk.licence for h in kb.search("fever", k=10, licences=[licence])} == {licence}
+    assert [c.chunk_id for c in kb.chunks] == [c.chunk_id for c in KnowledgeBase(built_kb).chunks]
+    assert len(kb.chunks) == len(KnowledgeBase(built_kb).chunks)
+    stats, ref = kb.stats(), KnowledgeBase(built_kb).stats()
+    for key in ("documents", "chunks", "by_source", "by_language"):
+        assert stats[key] == ref[key], key
+
+
+def test_add_and_remove_in_place(tmp_path: Path, kb_sources: list[str]) -> None:
+    uri = str(tmp_path / "kb.db")
+    build(uri, [kb_sources[0]])
+    assert {h.chunk.source for h in KnowledgeBase(uri).search("fever", k=20)} == {"medquad"}
+    report = add(uri, [kb_sources[1]])
+    assert report.added > 0 and report.removed == 0
+    assert "docs" in {h.chunk.source for h in KnowledgeBase(uri).search("fever", k=20)}
+    again = add(uri, [kb_sources[1]])  # same documents: replaced, nothing new embedded
+    assert again.removed == report.added and again.embedded == 0
+    stats = KnowledgeBase(uri).stats()
+    assert stats["chunks"] == sum(v["chunks"] for v in stats["by_source"].values()) == again.chunks
+    gone = remove(uri, sources=["docs"])
+    assert gone.removed == report.added
+    assert {h.chunk.source for h in KnowledgeBase(uri).search("fever", k=20)} == {"medquad"}
+    pre = remove(uri, prefixes=["MPlusHealthTopics_"])
+    assert pre.removed >= 1 and not any(h.chunk.doc_id.startswith("MPlusHealthTopics_")
+                                        for h in KnowledgeBase(uri).search("asthma blood pressure", k=20))
+    with pytest.raises(DataError, match="nothing to remove"):
+        remove(uri, doc_ids=["no-such-doc"])
+
+
+def test_cli_build_search_stats(tmp_path: Path) -> None:
+    uri = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["kb", "build", "--out", uri, f"docs:{FIXTURES / 'docs'}"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["kb", "search", "--kb", uri, "fever", "--json", "-k", "2"])
+    assert r.exit_code == 0 and len(json.loads(r.output)) == 2
+    r = runner.invoke(cli, ["kb", "stats", "--kb", uri])
+    assert r.exit_code == 0 and "milvus store" in r.output
+
+
+def test_another_process_opens_it_and_a_held_file_is_one_clear_error(tmp_path: Path, milvus_kb: str) -> None:
+    import subprocess
+    import sys
+
+    def medsage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "medsage", "kb", *args], capture_output=True, text=True,
+                              timeout=180)
+
+    uri = str(tmp_path / "fresh.db")
+    assert medsage("build", "--out", uri, "--no-dense", f"medquad:{FIXTURES / 'medquad'}").returncode == 0
+    found = medsage("search", "--kb", uri, "--mode", "bm25", "high blood pressure", "--json", "-k", "1")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["doc_id"] == "MPlusHealthTopics_0000471"
+    held = medsage("search", "--kb", milvus_kb, "fever")  # this test process holds that file open
+    assert held.returncode == 2 and "one process at a time" in held.stderr and "Traceback" not in held.stderr
+
+
+def test_bad_input_is_one_clear_error(tmp_path: Path, milvus_kb: str) -> None:
+    runner = CliRunner()
+    cases = {
+        "http://127.0.0.1:9#kb": "cannot reach Milvus",
+        str(tmp_path / "missing.db"): "does not exist",
+        milvus_kb.split("#")[0] + "#other": "does not exist",
+    }
+    for uri, message in cases.items():
+        r = runner.invoke(cli, ["kb", "search", "--kb", uri, "fever"])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (uri, r.output)
+
+
+def test_half_built_and_wrong_dimension(tmp_path: Path) -> None:
+    from medsage.kb.milvus import connect, create_collection, write_meta
+    from medsage.kb.milvus_build import FORMAT
+
+    uri = str(tmp_path / "odd.db")
+    client, _ = connect(uri + "#half", must_exist=False)
+    create_collection(client, "half_g000001", 384)  # a build that stopped before its settings row
+    with pytest.raises(DataError, match="half-written"):
+        KnowledgeBase(uri + "#half")
+    create_collection(client, "wide_g000001", 768)
+    write_meta(client, "wide_g000001", {"format": FORMAT, "dense": {"dim": 768}, "languages": ["en"]})
+    client.create_alias(collection_name="wide_g000001", alias="wide")
+    with pytest.raises(DataError, match="dimension 768"):
+        KnowledgeBase(uri + "#wide")
+
+
+def test_rag_pipeline_reads_a_milvus_kb(milvus_kb: str) -> None:
+    import asyncio
+
+    from medsage.models import get_model
+    from medsage.pipeline import get_pipeline
+    from medsage.types import GenerateConfig, Message
+
+    pipe = get_pipeline("rag", get_model("mock/echo"), {"kb": milvus_kb, "k": 2})
+    out = asyncio.run(pipe.generate([Message("user", "What is high blood pressure?")], GenerateConfig()))
+    assert out.error is None and "MPlusHealthTopics_0000471" in json.dumps(out.extras, ensure_ascii=False)
