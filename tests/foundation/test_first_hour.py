@@ -58,8 +58,8 @@ def test_main_job_is_a_quick_sample_with_short_answers(tmp_path: Path, monkeypat
     r = CliRunner().invoke(cli, ["bench", "exam-sample", "--model", "mock/random", "--out", str(tmp_path / "r"),
                                  "--cache-path", str(tmp_path / "c.sqlite")])
     assert r.exit_code == 0, r.output
-    assert len(budgets) == 60 and set(budgets) == {24}
-    assert "quick sample: 60 of 230 items (30 en, 30 zh)" in r.output and "-T size=full" in r.output
+    assert len(budgets) == 100 and set(budgets) == {48}
+    assert "quick sample: 100 of 230 items (50 en, 50 zh)" in r.output and "-T size=full" in r.output
     full = asyncio.run(run_eval(cfg(tmp_path, limit=None, out_dir=tmp_path / "full")))  # library default: all items
     assert full.summary["tasks"]["exam-sample"]["n"] == 230
 

@@ -216,7 +216,7 @@ def test_every_endpoint_gone_mid_run_is_bounded() -> None:
         outs = asyncio.run(_many(fleet_model([DEAD, only.url], fleet_wait=1.0), 30, 4, kill))
     finally:
         only.kill()
-    assert time.monotonic() - t0 < 20
+    assert time.monotonic() - t0 < 60  # bounded: fleet_wait is 1 s; 60 s leaves room for a loaded CI machine
     assert sum(o.error is None for o in outs) >= 5
     failed = [o for o in outs if o.error]
     assert failed and all("every endpoint is down" in o.error for o in failed)

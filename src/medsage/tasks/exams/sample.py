@@ -47,8 +47,8 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
     return result
 
 
-QUICK_PER_LANGUAGE = 30
-ANSWER_TOKENS = {"generate": 24}
+QUICK_PER_LANGUAGE = 50
+ANSWER_TOKENS = {"generate": 48}
 
 
 def quick_subset(result: LoadResult, per_language: int = QUICK_PER_LANGUAGE) -> LoadResult:
