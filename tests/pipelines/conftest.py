@@ -1,33 +1,3 @@
-"""Shared fixtures: a small bilingual knowledge base built once per test session."""
+"""The fixture knowledge base of tests/kb (and its private embedding cache), shared here."""
 
-from __future__ import annotations
-
-import shutil
-from pathlib import Path
-
-import pytest
-
-FIXTURES = Path(__file__).parents[1] / "kb" / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def kb_sources() -> list[str]:
-    return [f"medquad:{FIXTURES / 'medquad'}", f"docs:{FIXTURES / 'docs'}"]
-
-
-@pytest.fixture(scope="session")
-def built_kb(tmp_path_factory: pytest.TempPathFactory, kb_sources: list[str]) -> Path:
-    """A dense + BM25 KB of the fixture corpus (about 12 chunks; embedding takes seconds)."""
-    from medsage.kb import build
-
-    out = tmp_path_factory.mktemp("kb") / "kb"
-    build(out, kb_sources)
-    return out
-
-
-@pytest.fixture
-def kb_copy(built_kb: Path, tmp_path: Path) -> Path:
-    """A private copy of the fixture KB that a test may change."""
-    dest = tmp_path / "kb"
-    shutil.copytree(built_kb, dest)
-    return dest
+from kb.conftest import _isolated_embedding_cache, built_kb, kb_sources  # noqa: F401 - fixtures used by name
