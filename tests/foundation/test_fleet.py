@@ -19,6 +19,7 @@ import pytest
 from medsage.errors import ModelError, SpecError
 from medsage.models import get_model
 from medsage.models.fleet import parse_base_urls
+from medsage.tasks.exams.sample import QUICK_PER_LANGUAGE
 from medsage.types import GenerateConfig, Message
 
 from .stub_openai import Stub
@@ -182,7 +183,7 @@ def test_endpoint_comes_back_after_the_cooldown(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_bench_run_over_a_fleet_with_a_kill_keeps_every_sample(stubs: list[Proc], tmp_path: Path) -> None:
-    """The whole harness: 60 exam items over 3 endpoints, one SIGKILLed mid-run."""
+    """The whole harness: the main job's exam items over 3 endpoints, one SIGKILLed mid-run."""
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "medsage.cli", "bench", "exam-sample", "--model", "openai/stub",
            "-M", "base_url=" + ",".join(p.url for p in stubs), "-c", "8", "--out", str(out),
@@ -199,7 +200,8 @@ def test_bench_run_over_a_fleet_with_a_kill_keeps_every_sample(stubs: list[Proc]
     _, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
     rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
+    quick = 2 * QUICK_PER_LANGUAGE  # the main job's quick sample
+    assert len(rows) == quick and len({r["id"] for r in rows}) == quick
     assert not [r for r in rows if r.get("error")], [r.get("error") for r in rows if r.get("error")][:3]
 
 
