@@ -278,3 +278,12 @@ def test_kb_build_stages_show_rate_and_eta_in_plain_mode() -> None:
     lines = buf.getvalue().splitlines()
     assert lines and all(line.startswith("kb · embed: ") and "chunks/" in line for line in lines)
     assert "ETA" in lines[0] and lines[-1].startswith("kb · embed: 100/100")
+
+
+def test_report_shows_a_huge_prompt_clipped(tmp_path: Path) -> None:
+    from medsage.report.html import SHOWN_CHARS, _examples
+
+    rec = {"id": "x", "correct": False, "answer": "A", "target": "B", "response": "r" * 50_000,
+           "messages": [{"role": "user", "content": "q" * 1_000_000}]}
+    html = _examples([rec])
+    assert len(html) < 4 * SHOWN_CHARS and "more characters" in html

@@ -64,6 +64,15 @@ async def test_cited_answer_is_verified(built_kb: Path) -> None:
     assert "Decision" not in out.text  # the disclaimer is added by the CLI, not the answer
 
 
+async def test_unverified_answer_is_not_reported_as_covered(built_kb: Path) -> None:
+    model = Recorder("PWNED [1]")
+    rag = get_pipeline("rag", model, {"kb": str(built_kb), "k": 3, "style": "answer"})
+    state = CaseState(Sample("a", "What is asthma?"), (Message("user", "What is asthma?"),))
+    out = (await rag.run(state)).output
+    assert out is not None and out.extras["covered"] is False
+    assert "could be verified" in out.text
+
+
 async def test_uncovered_question_is_declined_without_calling_model(built_kb: Path) -> None:
     model = Recorder("invented answer")
     for q, lang, phrase in (("How do I replace a car's timing belt?", "en", "does not cover"),

@@ -63,6 +63,16 @@ def spread(recs: list[dict[str, Any]], limit: int, key: str = "language") -> lis
     return out
 
 
+SHOWN_CHARS = 4000
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut for display: a huge prompt must not make the report as large as the input."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n… ({len(text) - limit:,} more characters; the full text is in samples.jsonl)"
+
+
 def _examples(recs: list[dict[str, Any]], limit: int = 20) -> str:
     wrong = spread([r for r in recs if r.get("correct") is False or r.get("error")], limit)
     items = []
@@ -70,7 +80,7 @@ def _examples(recs: list[dict[str, Any]], limit: int = 20) -> str:
         prompt = r["messages"][-1]["content"] if r.get("messages") else ""
         status = "error: " + str(r["error"]) if r.get("error") else f"answer {r.get('answer')} · target {r.get('target')}"
         items.append(f"<details><summary>{escape(str(r['id']))} — {escape(status)}</summary>"
-                     f"<pre>{escape(prompt)}</pre><pre>{escape(str(r.get('response', '')))}</pre></details>")
+                     f"<pre>{escape(clip(prompt))}</pre><pre>{escape(clip(str(r.get('response', ''))))}</pre></details>")
     return "".join(items) or "<p class=note>none</p>"
 
 
