@@ -75,6 +75,14 @@ def test_bad_bank_files_are_clear_errors(spec: str, words: str) -> None:
         QuestionBank([spec])
 
 
+def test_a_missing_kb_is_an_error_even_when_evidence_is_off(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such folder"):
+        get_pipeline("domain", BiasedReader("x"), {"bank": [MCMLE], "kb": str(tmp_path / "nope")})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty"):
+        get_pipeline("domain", BiasedReader("x"), {"bank": [MCMLE], "kb": str(tmp_path / "empty")})
+
+
 def test_empty_bank_and_no_context_are_errors() -> None:
     with pytest.raises(DataError, match="empty"):
         QuestionBank([])

@@ -32,12 +32,13 @@ import logging
 import math
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from medsage.clinic.bank import QuestionBank, Shot
 from medsage.clinic.carry import carry
 from medsage.clinic.evidence import RULES, defuse
-from medsage.errors import SpecError
+from medsage.errors import DataError, SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
 from medsage.kb.text import tokenize
 from medsage.models.base import Model, option
@@ -107,6 +108,12 @@ class DomainPipeline(Pipeline):
             raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10")
         self.bank = QuestionBank(banks) if banks and self.shots else None
         self.kb = KnowledgeBase(str(kb)) if kb and self.evidence_chars and self.use_evidence else None
+        if kb and self.kb is None:
+            where = Path(str(kb)).expanduser()
+            if not where.exists():
+                raise DataError(f"knowledge base {kb}: no such folder or file")
+            if where.is_dir() and not any(where.iterdir()):
+                raise DataError(f"knowledge base {kb}: the folder is empty")
         if kb and self.kb is None:
             log.warning("domain: knowledge base %s given but evidence is off (the default chosen on the "
                         "development set, where it did not lift); -P evidence=on uses it", kb)
