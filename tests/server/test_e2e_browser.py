@@ -77,7 +77,10 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    # bypass_csp: Playwright's wait_for_function(str) evaluates in the page, which the service's
+    # CSP (script-src 'self', no eval) rightly forbids; the app itself runs under the CSP, which
+    # tests/server/test_hostile_service.py checks on every response.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, bypass_csp=True)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
