@@ -37,6 +37,7 @@ from typing import Any
 
 from medsage.clinic.bank import QuestionBank, Shot
 from medsage.clinic.carry import carry
+from medsage.clinic.citations import split_sentences
 from medsage.clinic.evidence import RULES, defuse
 from medsage.errors import DataError, SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
@@ -55,7 +56,6 @@ LABELS = {
            "examples": "Solved questions from a question bank that resemble this one:",
            "example": "Example", "answer": "Answer"},
 }
-_SENTENCE_END = "。！？；!?\n"
 FLOOR = -30.0
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
 DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False}  # log-probability given to a letter missing from the top-k alternatives
@@ -138,7 +138,7 @@ class DomainPipeline(Pipeline):
         words = {w for w in tokenize(query) if len(w) > 1}
         scored: list[tuple[float, int, str, str]] = []
         for rank, hit in enumerate(hits):
-            for sent in _sentences(hit.chunk.text):
+            for sent in split_sentences(hit.chunk.text):
                 overlap = len(words & set(tokenize(sent)))
                 if overlap:
                     scored.append((overlap - 0.1 * rank, -rank, hit.chunk.title, sent))
@@ -279,18 +279,3 @@ def _clip(text: str, limit: int) -> str:
         return text
     tail = min(60, limit // 2)
     return f"{text[: limit - tail - 1]}…{text[-tail:]}"
-
-
-def _sentences(text: str) -> list[str]:
-    out: list[str] = []
-    cur = ""
-    for ch in text:
-        cur += ch
-        if ch in _SENTENCE_END:
-            if cur.strip():
-                out.append(cur.strip())
-            cur = ""
-    if cur.strip():
-        out.append(cur.strip())
-    return out
-
