@@ -16,12 +16,13 @@ MinHash rule of ``medsage data decontam`` (:class:`medsage.train.decontam.Overla
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from medsage.errors import DataError, MedsageError
 from medsage.kb.sparse import SparseIndex
 from medsage.kb.text import detect_language
+from medsage.runner import get_task
 from medsage.train.decontam import OverlapFinder
 from medsage.types import Sample
 
@@ -54,8 +55,6 @@ def load_bank_file(spec: str) -> tuple[str, list[Sample]]:
     Raises:
         DataError: the file is missing, empty, or no exam reader accepts it.
     """
-    from medsage.runner import get_task
-
     task_name, sep, path = spec.partition(":")
     if sep and len(task_name) > 1 and not Path(spec).exists():
         names = [task_name]
@@ -78,8 +77,6 @@ def load_bank_file(spec: str) -> tuple[str, list[Sample]]:
 
 
 def _with_language(sample: Sample) -> Sample:
-    from dataclasses import replace
-
     lang = detect_language(item_text(sample))
     return replace(sample, metadata=dict(sample.metadata, language=lang))
 
