@@ -35,6 +35,36 @@ from medsage.scoring.paired import paired_difference  # noqa: E402
 from medsage.scoring.stats import wilson_ci  # noqa: E402
 
 PLAN = Path(__file__).with_name("plan.json")
+# A bank entry meaning "the evaluated file minus every item this run can evaluate": used
+# where no separate development file exists (MedQA-US has only its test split here).
+REST = "@rest"
+
+
+def rest_bank(ds: dict[str, Any], a: argparse.Namespace, runs: Path) -> Path:
+    """Write the rows of ``ds``'s data file that are not among its first ``plan n`` items.
+
+    The evaluated items are the seeded selection ``medsage bench`` makes (shuffle, then the
+    first ``n``); the plan's ``n`` is used even with ``--limit``, so a pilot and the full run
+    share one bank and none of the full run's items is in it. Rows are matched to samples
+    by their question text; the bank keeps the source format, so the bank reader detects it.
+    """
+    import random
+
+    from medsage.runner import get_task
+
+    data = Path(a.data_root) / ds["data"]
+    samples = list(get_task(ds["task"]).load(str(data)).samples)
+    if ds.get("shuffle", True):
+        random.Random(ds.get("seed", a.seed)).shuffle(samples)
+    held = {" ".join(s.question.split()) for s in samples[: ds["n"]]}
+    kept = [line for line in data.read_text(encoding="utf-8").splitlines()
+            if line.strip() and " ".join(str(json.loads(line).get("question", "")).split()) not in held]
+    out = runs / f"bank_rest__{ds['task']}__{data.stem}__n{ds['n']}_s{ds.get('seed', a.seed)}{data.suffix}"
+    out.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    dropped = sum(1 for line in data.read_text(encoding="utf-8").splitlines() if line.strip()) - len(kept)
+    if dropped < len(held):
+        raise SystemExit(f"{ds['task']}: only {dropped} of {len(held)} evaluated items matched rows of {data}")
+    return out
 
 
 def bench_command(ds: dict[str, Any], arm: dict[str, Any], a: argparse.Namespace, out: Path) -> list[str]:
@@ -54,7 +84,8 @@ def bench_command(ds: dict[str, Any], arm: dict[str, Any], a: argparse.Namespace
             cmd += ["-P", f"kb={a.kb}"]
         if popts.pop("bank", False):
             for bank in ds.get("banks", []):
-                cmd += ["-P", f"bank={root / bank}"]
+                path = rest_bank(ds, a, out.parent) if bank == REST else root / bank
+                cmd += ["-P", f"bank={path}"]
         cmd += [x for k, v in popts.items() for x in ("-P", f"{k}={v}")]
     return cmd
 
