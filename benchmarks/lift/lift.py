@@ -77,6 +77,8 @@ def bench_command(ds: dict[str, Any], arm: dict[str, Any], a: argparse.Namespace
         cmd += ["-n", str(n)]
     if ds.get("shuffle", True):
         cmd += ["--shuffle", "--seed", str(ds.get("seed", a.seed))]
+    if a.no_cache:
+        cmd += ["--no-cache"]
     if arm.get("pipeline"):
         cmd += ["--pipeline", arm["pipeline"]]
         popts = dict(arm.get("options", {}))
@@ -237,6 +239,8 @@ def main() -> None:
     ap.add_argument("--mode", default="likelihood")
     ap.add_argument("--datasets", default="mcmle_test,cnmleqa,cmb,medqa_us,medmcqa")
     ap.add_argument("--arms", default="bare,domain")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="bypass the response cache (cost timing: every call made fresh)")
     a = ap.parse_args()
     if a.step == "run":
         run(a)
