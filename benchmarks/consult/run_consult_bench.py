@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, deprecated_alias, provenance, write_json  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from cmb_clin_task import TASK as CMB_TASK  # noqa: E402
@@ -89,27 +92,27 @@ def arm_stats(run_dir: Path, task: str, binary: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="local/smollm2")
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]),
+                      "data_root", "model", "seed", "out", out="benchmarks/consult/results")
     ap.add_argument("-M", dest="model_opts", action="append", default=[], help="model option key=value")
-    ap.add_argument("--data-root", type=Path, default=Path("/work/shared/data"))
-    ap.add_argument("--n-medqa", type=int, default=4)
-    ap.add_argument("--n-cnmle", type=int, default=4)
-    ap.add_argument("--n-cmbclin", type=int, default=2)
+    ap.add_argument("--medqa-n", type=int, default=4, help="MedQA-US cases")
+    ap.add_argument("--cnmle-n", type=int, default=4, help="CNMLE case-analysis questions")
+    ap.add_argument("--cmbclin-n", type=int, default=2, help="CMB-Clin cases")
+    for old, new in (("--n-medqa", "--medqa-n"), ("--n-cnmle", "--cnmle-n"), ("--n-cmbclin", "--cmbclin-n")):
+        deprecated_alias(ap, old, new, type=int)
     ap.add_argument("--arms", default="single,panel,mdt,route")
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--concurrency", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/consult/results"))
     ap.add_argument("--merge", action="store_true",
                     help="keep the arms of an existing report made with the same model, sizes and settings")
     args = ap.parse_args()
+    args.out = Path(args.out)
     tasks.register("cmb_clin", CMB_TASK)
     work = args.out / "runs"
-    paths = subsets(args.data_root, work / "data", args.n_medqa, args.n_cnmle, args.n_cmbclin, args.seed)
+    paths = subsets(Path(args.data_root), work / "data", args.medqa_n, args.cnmle_n, args.cmbclin_n, args.seed)
     report: dict[str, Any] = {"model": args.model, "model_options": parse_options(args.model_opts),
                               "date": time.strftime("%Y-%m-%d"), "max_tokens": args.max_tokens, "sizes": {
-        "medqa_us": args.n_medqa, "cnmleqa": args.n_cnmle, "cmb_clin": args.n_cmbclin}, "seed": args.seed,
+        "medqa_us": args.medqa_n, "cnmleqa": args.cnmle_n, "cmb_clin": args.cmbclin_n}, "seed": args.seed,
         "arms": {}}
     old_path = args.out / "consult_report.json"
     if args.merge and old_path.exists():
@@ -133,11 +136,12 @@ def main() -> None:
                                "date": time.strftime("%Y-%m-%d"), "loadavg_end": [round(x, 2) for x in os.getloadavg()],
                                "tasks": {
             t: arm_stats(result.run_dir, t, t != "cmb_clin") for t in paths}}
-        (args.out / "consult_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        write_json(args.out / "consult_report.json", report, indent=2)
         print(arm, json.dumps(report["arms"][arm], ensure_ascii=False), flush=True)
     report["router_vs_mdt"] = router_summary(report["arms"], list(paths))
-    (args.out / "consult_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    (args.out / "consult_report.md").write_text(markdown(report, list(paths)))
+    write_json(args.out / "consult_report.json", report, indent=2)
+    (args.out / "consult_report.md").write_text(markdown(report, list(paths))
+                                                + f"\n\nProvenance: `{json.dumps(provenance(), ensure_ascii=False)}`\n")
     print(markdown(report, list(paths)))
 
 

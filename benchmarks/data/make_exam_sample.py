@@ -41,14 +41,17 @@ import csv
 import hashlib
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, deprecated_alias, write_json  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-DEFAULT_DATA = Path("/work/shared/data/exams")
 OUT_DIR = REPO / "src" / "medsage" / "data" / "exam_sample"
 ZH_SOURCES = HERE / "zh_source_items.jsonl"
 ZH_TRANSLATIONS = HERE / "zh_translations.jsonl"
@@ -613,12 +616,15 @@ def count_table(records: list[dict[str, Any]], field: str) -> str:
 
 def main() -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser = common_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "data_root", "seed", "out",
+                          seed=2026, out=str(OUT_DIR))
+    parser.add_argument("--exams", type=Path, default=None, help="exam files (default DATA_ROOT/exams)")
+    deprecated_alias(parser, "--data-dir", "--exams", type=Path)
+    deprecated_alias(parser, "--out-dir", "--out")
     args = parser.parse_args()
-    en, zh_src = select(args.data_dir, args.seed)
+    args.exams = args.exams or Path(args.data_root) / "exams"
+    args.out_dir = Path(args.out)
+    en, zh_src = select(args.exams, args.seed)
     write_jsonl(args.out_dir / "en.jsonl", en)
     write_jsonl(ZH_SOURCES, zh_src)
     print(f"en.jsonl: {len(en)} items; zh_source_items.jsonl: {len(zh_src)} items")
@@ -635,6 +641,9 @@ def main() -> None:
         text = ATTRIBUTION_TEMPLATE.read_text(encoding="utf-8").replace("{{COUNTS}}", tables)
         text = text.replace("{{N_EN}}", str(len(en))).replace("{{N_ZH}}", str(len(zh)))
         (args.out_dir / "ATTRIBUTION.md").write_text(text, encoding="utf-8")
+    # the sample ships in the package; the record of the run that made it stays here
+    write_json(HERE / "exam_sample_provenance.json", {"out": str(args.out_dir), "en": len(en), "zh": len(zh),
+                                                      "seed": args.seed})
 
 
 if __name__ == "__main__":

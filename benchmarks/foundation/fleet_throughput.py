@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -26,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLY = json.dumps({
@@ -118,13 +120,13 @@ async def _run(urls: list[str], n: int, slots: int, kill: subprocess.Popen[bytes
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(ROOT / "benchmarks/results/fleet_throughput.json"))
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--endpoints", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--delay", type=float, default=0.1)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/fleet_throughput.json")
     args = ap.parse_args()
     if args.serve:
         serve(args.serve, args.slots, args.delay)
@@ -146,11 +148,9 @@ def main() -> None:
         res["capacity_req_per_s"] = round(n * args.slots / args.delay, 1) if args.delay else None
         print(json.dumps({k: v for k, v in res.items() if k != "per_endpoint"}))
         runs.append(res)
-    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
-           "load_avg_before": [round(x, 2) for x in load0], "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+    out = {"load_avg_before": [round(x, 2) for x in load0], "load_avg_after": [round(x, 2) for x in os.getloadavg()],
            "endpoint_model": f"{args.slots} slots x {args.delay}s per answer", "runs": runs}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":

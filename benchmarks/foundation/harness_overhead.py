@@ -19,12 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import openai
 
 from medsage.runner import EvalConfig, get_task, run_eval
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 
 async def bare(url: str, prompts: list[list[dict[str, str]]], concurrency: int, raw: bool = False) -> float:
@@ -63,13 +65,13 @@ async def medsage_rate(url: str, task: str, data: str | None, n: int, concurrenc
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out="benchmarks/results/harness_overhead.json")
     ap.add_argument("--task", default="medqa_us")
     ap.add_argument("--data", default=None)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=8765)
-    ap.add_argument("--out", default="benchmarks/results/harness_overhead.json")
     ap.add_argument("--background", default="", help="what else ran on the machine (recorded in the JSON)")
     args = ap.parse_args()
     task = get_task(args.task if args.data or args.task == "exam-sample" else "exam-sample")
@@ -112,10 +114,8 @@ def main() -> None:
         "ratio_answering_phase_vs_raw_post": round(statistics.median(ms_phase) / statistics.median(raw_rates), 3),
         "background": args.background,
         "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "date": datetime.now(UTC).date().isoformat(),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_json(args.out, result, indent=2)
     print(json.dumps(result, indent=2))
 
 

@@ -14,28 +14,27 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import resource
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from medsage.runner import EvalConfig, run_eval
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]),
+                      "model", "limit", "threads", "out", threads=None, out="benchmarks/out")
     ap.add_argument("task")
     ap.add_argument("--data", default=None)
     ap.add_argument("--mode", default="generate")
-    ap.add_argument("--model", default="local/smollm2")
-    ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--shuffle", action="store_true", help="seeded random subset with --limit (seed 0)")
     ap.add_argument("--max-tokens", type=int, default=None, help="generation budget (default: the mode's)")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", default="benchmarks/out")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,10 +62,10 @@ def main() -> None:
         "latency_p50_s": t["latency_s"]["p50"], "latency_p95_s": t["latency_s"]["p95"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before],
-        "loadavg_after": [round(x, 2) for x in os.getloadavg()], "machine": platform.machine(),
-        "date": datetime.now(UTC).date().isoformat(), "run_dir": str(result.run_dir),
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "run_dir": str(result.run_dir),
     }
-    (out / f"{name}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    write_json(out / f"{name}.json", record, indent=2)
     print(json.dumps(record, indent=2))
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import ROOT, provenance  # noqa: E402
+from _common import ROOT, common_flags, write_json  # noqa: E402
 
 TARGET_S = 180.0
 
@@ -44,10 +44,10 @@ def burn(stop_at: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_flags(ap, "out", out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--load-procs", type=int, default=1, help="CPU-bound processes to run alongside (default 1)")
     ap.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     ap.add_argument("--tag", default="", help="suffix of the result file name")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("bench_args", nargs="*", help="extra `medsage bench` arguments (after --)")
     args = ap.parse_args()
     medsage = shutil.which("medsage") or ""
@@ -59,7 +59,7 @@ def main() -> None:
         p.start()
     time.sleep(5 if loaders else 0)  # let the load generator reach full speed (and the load average rise)
     load_before = os.getloadavg()
-    record: dict[str, Any] = {"provenance": provenance(), "command": " ".join(["medsage", *cmd[-len(cmd) + 1:]])
+    record: dict[str, Any] = {"command": " ".join(["medsage", *cmd[-len(cmd) + 1:]])
                               if medsage else " ".join(cmd), "load_procs": args.load_procs,
                               "target_s": TARGET_S, "load_before": [round(x, 2) for x in load_before]}
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,10 +88,8 @@ def main() -> None:
         "run_wall_s": summary.get("wall_s"), "max_tokens": config.get("max_tokens"),
         "stderr_tail": proc.stderr[-2000:],
     })
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"main_job_under_load{'_' + args.tag if args.tag else ''}.json"
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    path = write_json(Path(args.out) / f"main_job_under_load{'_' + args.tag if args.tag else ''}.json", record,
+                      indent=2)
     print(json.dumps({k: record[k] for k in ("wall_s", "meets_target", "n", "accuracy", "unparsed",  # noqa: T201
                                              "load_before", "load_after", "returncode")}))
     print(f"wrote {path}")  # noqa: T201

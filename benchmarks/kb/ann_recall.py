@@ -22,11 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,14 +50,14 @@ def synthetic(n: int, dim: int, clusters: int, latent: int, rng: np.random.Gener
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "seed", "out",
+                      out=str(ROOT / "benchmarks/kb/results_ann_recall.json"))
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--clusters", type=int, default=2000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--latent", type=int, default=64)
     ap.add_argument("--from-kb", type=Path, help="use this knowledge base's real embeddings")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/kb/results_ann_recall.json")
     args = ap.parse_args()
 
     from medsage.kb.ann import CONNECTIVITY, EXPANSION_ADD, EXPANSION_SEARCH, AnnIndexes, build_ann
@@ -96,7 +100,6 @@ def main() -> None:
                 got = {i for i, _ in found[:k]}
                 res[k].append(len(got & set(top[:k].tolist())) / k)
     out = {
-        "date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
         "load_avg_before": [round(x, 2) for x in load0], "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "n": args.n, "dim": args.dim, "queries": args.queries,
         "data": f"real embeddings of {args.from_kb}" if args.from_kb else
@@ -105,13 +108,13 @@ def main() -> None:
                    "expansion_search": max(EXPANSION_SEARCH, 50), "dtype": "f16"},
         "build_s": round(build_s, 1), "index_bytes": size,
         "recall_at_10": round(float(np.mean(res[10])), 4), "recall_at_50": round(float(np.mean(res[50])), 4),
-        "ann_ms": {"p50": round(float(np.percentile(t_ann, 50)) * 1e3, 2),
-                   "p95": round(float(np.percentile(t_ann, 95)) * 1e3, 2)},
-        "exact_ms": {"p50": round(float(np.percentile(t_exact, 50)) * 1e3, 2),
-                     "p95": round(float(np.percentile(t_exact, 95)) * 1e3, 2)},
+        "ann_ms": {"p50": round(percentile(t_ann, 50) * 1e3, 2),
+                   "p95": round(percentile(t_ann, 95) * 1e3, 2)},
+        "exact_ms": {"p50": round(percentile(t_exact, 50) * 1e3, 2),
+                     "p95": round(percentile(t_exact, 95) * 1e3, 2)},
     }
     print(json.dumps(out, indent=1))
-    args.out.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":

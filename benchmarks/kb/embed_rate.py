@@ -4,7 +4,7 @@
         --n 1000 --workers 1 2 --dense-chars 128 256 --out benchmarks/kb/results_embed_rate.json
 
 Embeds ``--n`` MedQuAD chunks spread over the corpus with the build's own code
-(:func:`medsage.kb.embedcache.embed_texts`, the cache in memory and empty, so every
+(:func:`medsage.embed.embed_texts`, the cache in memory and empty, so every
 text is embedded), for each combination, and extrapolates the full-corpus embedding
 time (labelled as an extrapolation). Which ``--dense-chars`` keeps retrieval quality is
 ``quality.py``'s question: build with ``medsage kb build --dense-chars N`` and run it.
@@ -15,21 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--medquad", default="../shared/data/knowledge/medquad")
-    ap.add_argument("--n", type=int, default=1000)
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out=str(Path(__file__).with_name("results_embed_rate.json")))
+    ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
+    ap.add_argument("--n", type=int, default=1000, help="chunks embedded per run")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--dense-chars", type=int, nargs="+", default=[128, 256])
-    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results_embed_rate.json"))
     a = ap.parse_args()
+    a.medquad = a.medquad or str(Path(a.data_root) / "knowledge" / "medquad")
 
+    from medsage.embed import EmbeddingCache, embed_texts
     from medsage.kb.build import dense_text, ingest
-    from medsage.kb.embedcache import EmbeddingCache, embed_texts
     from medsage.kb.types import BuildReport
 
     chunks = ingest([f"medquad:{a.medquad}"], BuildReport())
@@ -49,10 +54,10 @@ def main() -> None:
                    "load_avg_1min": round(os.getloadavg()[0], 2)}
             print(json.dumps(row), flush=True)
             runs.append(row)
-    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores", "corpus_chunks": len(chunks),
+    out = {"corpus_chunks": len(chunks),
            "load_avg_before": [round(x, 2) for x in load0], "runs": runs,
            "note": "includes starting the worker processes and loading the embedder in each"}
-    a.out.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    write_json(a.out, out)
 
 
 if __name__ == "__main__":

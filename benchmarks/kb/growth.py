@@ -25,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
+
 
 def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -33,9 +36,10 @@ def _peak_mb() -> float:
 def phase_build(medquad: str, n: int, kb: str) -> None:
     import numpy as np
 
+    from medsage.embed import DIM
     from medsage.kb import store
     from medsage.kb.build import ingest
-    from medsage.kb.dense import DIM, DenseIndex
+    from medsage.kb.dense import DenseIndex
     from medsage.kb.sparse import SparseIndex
     from medsage.kb.types import BuildReport, Chunk
 
@@ -70,7 +74,6 @@ def phase_build(medquad: str, n: int, kb: str) -> None:
 
 
 def phase_query(kb: str, queries: str, nq: int) -> None:
-    import numpy as np
 
     from medsage.kb import KnowledgeBase
 
@@ -88,7 +91,7 @@ def phase_query(kb: str, queries: str, nq: int) -> None:
             t = time.perf_counter()
             base.search(q, k=10, mode=mode)
             lat.append((time.perf_counter() - t) * 1000)
-        out[mode] = {"p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1)}
+        out[mode] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
     print(json.dumps(out | {"peak_rss_mb": _peak_mb()}))
 
 
@@ -130,9 +133,10 @@ def plot(result: dict, path: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out="benchmarks/kb/results_growth.json")
     ap.add_argument("--phase", default="all")
-    ap.add_argument("--medquad", default="../shared/data/knowledge/medquad")
+    ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
     ap.add_argument("--sizes", nargs="+", type=int, default=[10000, 30000, 100000, 300000, 1000000])
     ap.add_argument("--n", type=int, default=0)
     ap.add_argument("--kb", default="benchmarks/out/kb_growth")
@@ -140,17 +144,17 @@ def main() -> None:
     ap.add_argument("--nq", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--speed", default="benchmarks/kb/results_speed.json")
-    ap.add_argument("--out", default="benchmarks/kb/results_growth.json")
     ap.add_argument("--plot", default="benchmarks/kb/growth.png")
     ap.add_argument("--append", action="store_true", help="add sizes to an existing --out (and re-plot)")
     a = ap.parse_args()
+    a.medquad = a.medquad or str(Path(a.data_root) / "knowledge" / "medquad")
     if a.phase == "build":
         return phase_build(a.medquad, a.n, a.kb)
     if a.phase == "query":
         return phase_query(a.kb, a.queries, a.nq)
     speed = json.loads(Path(a.speed).read_text())
     per_chunk = 1.0 / speed["embedding_sample"]["chunks_per_s"]
-    result: dict = {"date": time.strftime("%Y-%m-%d"), "embed_s_per_chunk_measured": round(per_chunk, 4), "sizes": []}
+    result: dict = {"embed_s_per_chunk_measured": round(per_chunk, 4), "sizes": []}
     if a.append and Path(a.out).exists():
         result = json.loads(Path(a.out).read_text())
     for n in a.sizes:
@@ -163,12 +167,12 @@ def main() -> None:
             row["query"] = query
         result["sizes"].append(row)
         print(json.dumps(row), flush=True)
-        Path(a.out).write_text(json.dumps(result, indent=1))
+        write_json(a.out, result)
         if not build or "error" in build or not row.get("query"):
             break
     shutil.rmtree(a.kb, ignore_errors=True)
     plot(result, a.plot)
-    Path(a.out).write_text(json.dumps(result, indent=1))
+    write_json(a.out, result)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -88,10 +91,11 @@ def phase_build(backend: str, medquad: str, n: int, kb: str) -> None:
     t0 = time.perf_counter()
     times: dict[str, float] = {}
     if backend == "embedded":
+        from medsage.embed import DIM
         from medsage.kb import store
         from medsage.kb.ann import DIRNAME, build_ann
         from medsage.kb.chunktable import write_index
-        from medsage.kb.dense import DIM, DenseIndex
+        from medsage.kb.dense import DenseIndex
         from medsage.kb.sparse import SparseIndex
 
         kb_dir = Path(kb)
@@ -147,9 +151,9 @@ def phase_query(kb: str, queries: str, nq: int) -> None:
         state["i"] = (state["i"] + 1) % len(qvecs)
         return qvecs[state["i"]]
 
-    import medsage.kb.dense as dense_mod
+    import medsage.embed as embed_mod
 
-    dense_mod.embed_query = fake_embed  # type: ignore[assignment]
+    embed_mod.embed_query = fake_embed  # type: ignore[assignment]
     assert backend_mod is not None
     t0 = time.perf_counter()
     base = KnowledgeBase(kb)
@@ -162,7 +166,7 @@ def phase_query(kb: str, queries: str, nq: int) -> None:
             t = time.perf_counter()
             base.search(q, k=10, mode=mode)
             lat.append((time.perf_counter() - t) * 1000)
-        out[mode] = {"p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1)}
+        out[mode] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
     print(json.dumps(out | {"peak_rss_mb": _peak_mb()}))
 
 
@@ -204,11 +208,12 @@ def _child(args: list[str], timeout: float) -> tuple[dict[str, Any] | None, floa
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out=str(HERE / "results_growth_backends.json"))
     ap.add_argument("--phase", default="all")
     ap.add_argument("--backend", default="embedded")
     ap.add_argument("--backends", nargs="+", default=["embedded", "milvus"])
-    ap.add_argument("--medquad", default="../shared/data/knowledge/medquad")
+    ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
     ap.add_argument("--sizes", nargs="+", type=int, default=[30_000, 300_000, 1_000_000, 3_000_000])
     ap.add_argument("--n", type=int, default=0)
     ap.add_argument("--work", default="benchmarks/out/growth_backends")
@@ -216,16 +221,15 @@ def main() -> None:
     ap.add_argument("--queries", default=str(HERE / "queries_en.jsonl"))
     ap.add_argument("--nq", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=3600)
-    ap.add_argument("--out", default=str(HERE / "results_growth_backends.json"))
     a = ap.parse_args()
+    a.medquad = a.medquad or str(Path(a.data_root) / "knowledge" / "medquad")
     if a.phase == "build":
         return phase_build(a.backend, a.medquad, a.n, a.kb)
     if a.phase == "query":
         return phase_query(a.kb, a.queries, a.nq)
     if a.phase == "recall":
         return phase_recall(a.kb, a.nq)
-    result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
-                              "vectors": "synthetic, latent dim 64 (see ann_recall.py)", "rows": []}
+    result: dict[str, Any] = {"vectors": "synthetic, latent dim 64 (see ann_recall.py)", "rows": []}
     stopped: set[str] = set()
     for n in a.sizes:
         for backend in a.backends:
@@ -245,7 +249,7 @@ def main() -> None:
                 stopped.add(backend)
             result["rows"].append(row)
             print(json.dumps(row), flush=True)
-            Path(a.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
+            write_json(a.out, result)
             _remove(Path(kb.split("#")[0]))
 
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from math import comb
 from pathlib import Path
 
 from medsage.runner import EvalConfig, run_eval
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -96,13 +100,13 @@ async def one(task: str, data: str, kb: str, mode_kb: str, a: argparse.Namespace
 
 
 async def main_async(a: argparse.Namespace) -> None:
-    result: dict = {"model": a.model, "mode": a.mode, "limit": a.limit, "k": a.k, "date": time.strftime("%Y-%m-%d"), "tasks": []}
+    result: dict = {"model": a.model, "mode": a.mode, "limit": a.limit, "k": a.k, "tasks": []}
     for spec in a.task:
         task, _, rest = spec.partition("=")
         data, _, kbspec = rest.partition("@")
         kb, _, mode_kb = kbspec.partition(":")
         result["tasks"].append(await one(task, data, kb, mode_kb or "hybrid", a))
-        Path(a.out).write_text(json.dumps(result, indent=1))
+        write_json(a.out, result)
     print(json.dumps(result, indent=1))
 
 
@@ -110,24 +114,23 @@ def merge(paths: list[str], out: str) -> None:
     """Combine per-task result files (tasks run in parallel processes) into one report."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     merged = {k: v for k, v in parts[0].items() if k != "tasks"} | {"tasks": [t for p in parts for t in p["tasks"]]}
-    Path(out).write_text(json.dumps(merged, indent=1))
+    merged["merged_from"] = [{"file": p, "provenance": part.get("provenance")} for p, part in zip(paths, parts, strict=True)]
+    write_json(out, merged)
     print(json.dumps(merged, indent=1))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "model", "limit", "out",
+                      limit=200, out="benchmarks/kb/results_lift.json")
     ap.add_argument("--merge", nargs="+", default=None, help="merge these result files into --out and stop")
     ap.add_argument("--analyse", nargs=2, metavar=("BASE_RUN", "RAG_RUN"), default=None,
                     help="print the answer analysis of two existing run folders and stop")
-    ap.add_argument("--model", default="local/smollm2")
     ap.add_argument("--task", action="append", default=[], help="task=DATA@KB:MODE")
-    ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--mode", default="likelihood")
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--evidence-chars", type=int, default=800)
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--runs", default="benchmarks/out/lift_runs")
-    ap.add_argument("--out", default="benchmarks/kb/results_lift.json")
     a = ap.parse_args()
     if a.merge:
         return merge(a.merge, a.out)

@@ -14,15 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out")
     ap.add_argument("--cmeie", required=True, type=Path)
-    ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args()
+    if not args.out:
+        ap.error("--out FOLDER is required")
+    args.out = Path(args.out)
     topics: dict[str, list[str]] = defaultdict(list)
     for path in sorted(args.cmeie.glob("CMeIE_*.json")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -39,7 +45,10 @@ def main() -> None:
         name = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", topic)[:40] or f"topic{i}"
         body = "\n\n".join(dict.fromkeys(sentences))
         (args.out / f"{i:04d}_{name}.md").write_text(f"# {topic}\n\n{body}\n", encoding="utf-8")
-    print(json.dumps({"documents": len(topics), "sentences": sum(len(v) for v in topics.values())}))
+    counts = {"documents": len(topics), "sentences": sum(len(v) for v in topics.values())}
+    # beside the folder, not in it: everything in it is ingested as a document
+    write_json(args.out.with_name(args.out.name + ".provenance.json"), counts)
+    print(json.dumps(counts))
 
 
 if __name__ == "__main__":

@@ -12,20 +12,24 @@ Samples answered QA pairs (seeded) from MedQuAD collections 1-9 and writes
 from __future__ import annotations
 
 import argparse
-import json
 import random
+import sys
 from pathlib import Path
 
 from medsage.kb.adapters.medquad import read_medquad
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_jsonl  # noqa: E402
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--medquad", nargs="+", default=["../shared/data/knowledge/medquad"])
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--out", default="benchmarks/kb/queries_en.jsonl")
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "seed", "out",
+                      seed=13, out="benchmarks/kb/queries_en.jsonl")
+    ap.add_argument("--medquad", nargs="+", default=None,
+                    help="MedQuAD folders (default DATA_ROOT/knowledge/medquad)")
+    ap.add_argument("--n", type=int, default=300, help="queries to pick")
     a = ap.parse_args()
+    a.medquad = a.medquad or [str(Path(a.data_root) / "knowledge" / "medquad")]
     pool = []
     for root in a.medquad:
         for doc in read_medquad(Path(root), []):
@@ -34,7 +38,7 @@ def main() -> None:
                     pool.append({"query": s.heading, "doc_ids": [doc.doc_id], "lang": "en", "title": doc.title})
     rng = random.Random(a.seed)
     picked = rng.sample(pool, a.n)
-    Path(a.out).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in picked))
+    write_jsonl(a.out, picked)
     print(f"{len(picked)} queries from {len(pool)} answered QA pairs -> {a.out}")
 
 

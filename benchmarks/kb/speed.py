@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -46,8 +48,8 @@ def phase_build(kb: str, medquad: str, dense_chars: int, dense: bool) -> None:
 
 def phase_embed(medquad: str, dense_chars: int, n: int) -> None:
     """Embedding throughput on ``n`` MedQuAD chunks spread over the corpus."""
+    from medsage.embed import embed_passages
     from medsage.kb.build import dense_text, ingest
-    from medsage.kb.dense import embed_passages
     from medsage.kb.types import BuildReport
 
     chunks = ingest([f"medquad:{medquad}"], BuildReport())
@@ -84,15 +86,16 @@ def phase_query(kb: str, queries: str, n: int) -> None:
             base.search(q, k=10, mode=mode)
             lat.append(time.perf_counter() - t)
         arr = np.array(lat) * 1000
-        out[mode] = {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2),
+        out[mode] = {"p50_ms": round(percentile(arr, 50), 2), "p95_ms": round(percentile(arr, 95), 2),
                      "mean_ms": round(float(arr.mean()), 2)}
     print(json.dumps(out | {"peak_rss_mb": _peak_mb()}))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out="benchmarks/kb/results_speed.json")
     ap.add_argument("--phase", default="all")
-    ap.add_argument("--medquad", default="../shared/data/knowledge/medquad")
+    ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
     ap.add_argument("--kb", default="benchmarks/out/medquad_kb")
     ap.add_argument("--dense-chars", type=int, default=256)
     ap.add_argument("--queries", default="benchmarks/kb/queries_en.jsonl")
@@ -101,16 +104,15 @@ def main() -> None:
     ap.add_argument("--no-dense", action="store_true", help="build BM25 only; measure embedding on a sample")
     ap.add_argument("--embed-sample", type=int, default=200)
     ap.add_argument("--dense-kb", default=None, help="a KB with embeddings for dense/hybrid latency")
-    ap.add_argument("--out", default="benchmarks/kb/results_speed.json")
     a = ap.parse_args()
+    a.medquad = a.medquad or str(Path(a.data_root) / "knowledge" / "medquad")
     if a.phase == "build":
         return phase_build(a.kb, a.medquad, a.dense_chars, not a.no_dense)
     if a.phase == "embed":
         return phase_embed(a.medquad, a.dense_chars, a.embed_sample)
     if a.phase == "query":
         return phase_query(a.kb, a.queries, a.n)
-    result: dict = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
-                    "loadavg_start": os.getloadavg(), "dense_chars": a.dense_chars}
+    result: dict = {"loadavg_start": os.getloadavg(), "dense_chars": a.dense_chars}
     if not a.skip_build:
         extra = ["--no-dense"] if a.no_dense else []
         rep, wall, peak = _child(["--phase", "build", "--kb", a.kb, "--medquad", a.medquad, "--dense-chars", str(a.dense_chars), *extra])
@@ -128,7 +130,7 @@ def main() -> None:
         q, _, peak = _child(["--phase", "query", "--kb", a.dense_kb, "--queries", a.queries, "--n", str(a.n)])
         result["query_dense_kb"] = {"kb": a.dense_kb, **q, "peak_rss_mb": round(peak, 1)}
     result["loadavg_end"] = os.getloadavg()
-    Path(a.out).write_text(json.dumps(result, indent=1))
+    write_json(a.out, result)
     print(json.dumps(result, indent=1))
 
 

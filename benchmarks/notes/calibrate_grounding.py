@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from medsage.notes.roles import infer_roles
 from medsage.notes.text import split_sentences
 from medsage.notes.transcript import parse_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, deprecated_alias, write_json  # noqa: E402
+
 
 def auc(pos: list[float], neg: list[float]) -> float:
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
@@ -25,13 +29,14 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data/notes/aci_bench/valid.csv")
-    ap.add_argument("-n", type=int, default=8)
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "limit", "out",
+                      limit=8, out="benchmarks/notes/results/grounding_calibration.json")
+    deprecated_alias(ap, "-n", "--limit", type=int)
+    ap.add_argument("--data", default=None, help="ACI-Bench CSV (default DATA_ROOT/notes/aci_bench/valid.csv)")
     ap.add_argument("--embed", action="store_true")
-    ap.add_argument("--out", default="benchmarks/notes/results/grounding_calibration.json")
     args = ap.parse_args()
-    rows = read_dialogue_csv(args.data)[: args.n]
+    args.data = args.data or str(Path(args.data_root) / "notes" / "aci_bench" / "valid.csv")
+    rows = read_dialogue_csv(args.data)[: args.limit]
     cfg = GroundingConfig(use_embeddings=args.embed)
     pos: list[float] = []
     neg: list[float] = []
@@ -52,9 +57,8 @@ def main() -> None:
                                         "foreign_supported": round(fp / len(neg), 3)}
     print(json.dumps(res, indent=1))
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tag = "embed" if args.embed else "lexical"
-    out.with_name(out.stem + f"_{tag}.json").write_text(json.dumps(res, indent=1))
+    write_json(out.with_name(out.stem + f"_{tag}.json"), res)
 
 
 if __name__ == "__main__":

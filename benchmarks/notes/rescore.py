@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 from run_notes_bench import aggregate  # type: ignore[import-not-found]
@@ -17,14 +18,18 @@ from run_notes_bench import aggregate  # type: ignore[import-not-found]
 from medsage.registry import tasks
 from medsage.types import CaseState, ModelOutput
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 async def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out")
     ap.add_argument("--task", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--runs", required=True, help="comma-separated run directories")
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if not args.out:
+        ap.error("--out FILE is required")
     task = tasks.get(args.task)
     by_id = {s.id: s for s in task.load(args.data).samples}
     res = {"task": args.task, "data": args.data, "rescored": True, "systems": {}}
@@ -36,7 +41,7 @@ async def main() -> None:
             r["extras"] = {**r.get("extras", {}), **score.metadata}
         res["systems"][Path(run).name] = aggregate(rows)
         print(Path(run).name, json.dumps(res["systems"][Path(run).name]))
-    Path(args.out).write_text(json.dumps(res, indent=1))
+    write_json(args.out, res)
 
 
 if __name__ == "__main__":

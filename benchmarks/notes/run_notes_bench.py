@@ -14,12 +14,16 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from medsage.models.base import parse_options
 from medsage.runner import EvalConfig, run_eval
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "concept_p", "concept_r", "concept_f1",
            "hallucination_rate", "omission_rate", "completeness", "edit_distance_norm", "time_saved",
@@ -53,20 +57,17 @@ def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "model", "limit", "out",
+                      limit=10, out="benchmarks/notes/results")
     ap.add_argument("--task", default="notes_aci")
     ap.add_argument("--data", required=True)
-    ap.add_argument("--limit", type=int, default=10)
-    ap.add_argument("--model", default="local/smollm2")
     ap.add_argument("-M", dest="model_opts", action="append", default=[])
     ap.add_argument("--systems", default="plain,note,extractive")
     ap.add_argument("--tag", default="")
     ap.add_argument("--max-tokens", type=int, default=384, help="generation budget of the plain prompt")
-    ap.add_argument("--out", default="benchmarks/notes/results")
     args = ap.parse_args()
     results: dict[str, Any] = {"task": args.task, "data": args.data, "limit": args.limit, "model": args.model,
-                               "model_options": parse_options(args.model_opts), "systems": {},
-                               "date": time.strftime("%Y-%m-%d"), "machine": "2-core CPU, shared"}
+                               "model_options": parse_options(args.model_opts), "systems": {}}
     for name in args.systems.split(","):
         sysconf = SYSTEMS[name]
         run_dir = Path(args.out) / "runs" / f"{args.task}_{args.tag or 'run'}_{name}"
@@ -82,8 +83,7 @@ async def main() -> None:
         results["systems"][name] = agg
         print(name, json.dumps(agg))
     out = Path(args.out) / f"{args.task}_{args.tag or 'run'}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+    write_json(out, results)
     print("wrote", out)
 
 

@@ -21,6 +21,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 async def one(path: str, model: str, threads: int, fraction: float, strategy: str, embed: bool) -> dict:
     from medsage.models.base import get_model
@@ -52,16 +55,12 @@ async def one(path: str, model: str, threads: int, fraction: float, strategy: st
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "model", "threads", "out")
     ap.add_argument("--consultation", required=True, help="TextGrid stem (or any transcript file)")
-    ap.add_argument("--model", default="local/smollm2")
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fractions", default="0.25,0.5,1.0")
     ap.add_argument("--strategy", default="mapreduce")
     ap.add_argument("--embed", action="store_true")
     ap.add_argument("--child", type=float, default=None)
-    ap.add_argument("--out", type=Path, default=None,
-                    help="result JSON (default results/timing_<strategy>[_embed]_<threads>t.json)")
     args = ap.parse_args()
     if args.child is not None:
         print(json.dumps(asyncio.run(one(args.consultation, args.model, args.threads, args.child,
@@ -78,12 +77,11 @@ def main() -> None:
         print(json.dumps({k: v for k, v in row.items() if k != "stats"}))
         rows.append(row)
     res = {"consultation": args.consultation, "model": args.model, "threads": args.threads,
-           "strategy": args.strategy, "embed": args.embed, "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{os.cpu_count()} CPUs", "loadavg_end": [round(x, 2) for x in os.getloadavg()], "rows": rows}
-    out_path = args.out or (Path("benchmarks/notes/results")
+           "strategy": args.strategy, "embed": args.embed, "loadavg_end": [round(x, 2) for x in os.getloadavg()], "rows": rows}
+    # default: results/timing_<strategy>[_embed]_<threads>t.json
+    out_path = Path(args.out) if args.out else (Path("benchmarks/notes/results")
                             / f"timing_{args.strategy}{'_embed' if args.embed else ''}_{args.threads}t.json")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(res, indent=1))
+    write_json(out_path, res)
     print("wrote", out_path)
 
 

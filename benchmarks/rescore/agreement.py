@@ -24,6 +24,9 @@ from pathlib import Path
 from medsage.scoring.conventions import CONVENTIONS, get_convention
 from medsage.tasks.exams.published import read_predictions, split_question
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 HERE = Path(__file__).parent
 SYSTEMS = ["GPT-4", "ChatGPT", "PULSE-Pro", "PULSE-OS", "Baichuan2", "ChatGLM3", "HuatuoGPT2",
            "QiZhenGPT", "BenTsao", "BianQue2", "MING", "DoctorGLM"]
@@ -70,11 +73,10 @@ def measure(folder: Path, labels: list[dict], convention: str) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "out")
     ap.add_argument("--predictions", type=Path, required=True, help="folder with medqa_mainland_150_*.jsonl")
     ap.add_argument("--labels", type=Path, default=HERE / "labels.jsonl")
     ap.add_argument("--extract", default="medsage", choices=list(CONVENTIONS))
-    ap.add_argument("--out", type=Path, default=None, help="write the result JSON here")
     args = ap.parse_args()
     labels = [json.loads(x) for x in args.labels.read_text("utf-8").splitlines() if x.strip()]
     res = measure(args.predictions, labels, args.extract)
@@ -88,7 +90,7 @@ def main() -> int:
         print(f"  {d['system']} item {d['item']}: label {d['label']} ({d['label_reason']}) "
               f"extracted {d['extracted']} ({d['reason'] or d['rule']})")
     if args.out:
-        args.out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_json(args.out, res, indent=2)
     return 0
 
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import sys
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,9 @@ from medsage.cli.score import Reply, score_responses
 from medsage.scoring.paired import mcnemar
 from medsage.scoring.stats import wilson_ci
 from medsage.tasks.exams.published import read_predictions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 SYSTEMS = ["GPT-4", "ChatGPT", "PULSE-Pro", "PULSE-OS", "Baichuan2", "ChatGLM3", "HuatuoGPT2",
            "QiZhenGPT", "BenTsao", "BianQue2", "MING", "DoctorGLM"]
@@ -89,11 +90,10 @@ def markdown(rows: list[dict[str, Any]], oc: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "out")
     ap.add_argument("--predictions", type=Path, required=True)
     ap.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR",
                     help="a medsage run on MedQA-MCMLE test rows 0-149 to add as a row")
-    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     scored = {s: score_system(args.predictions, s, "medsage") for s in SYSTEMS}
     refs = {g: scored[g] for g in GENERAL}
@@ -106,10 +106,8 @@ def main() -> int:
     table = markdown(rows, oc)
     print(table)
     if args.out:
-        meta = {"date": date.today().isoformat(), "machine": f"{platform.machine()} {platform.system()}",
-                "command": " ".join(["python", *sys.argv])}
-        args.out.write_text(json.dumps({**meta, "rows": rows, "opencompass_first_option": list(oc.values()),
-                                        "markdown": table}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_json(args.out, {"rows": rows, "opencompass_first_option": list(oc.values()), "markdown": table},
+                   indent=2)
     return 0
 
 

@@ -11,11 +11,15 @@ sample list.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = Path(__file__).with_name("devset_source.txt")
@@ -26,6 +30,9 @@ WHICH = re.compile(r"挂什么科|挂哪个科|挂哪里|看哪个科|看什么�
 
 
 def main() -> int:
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(DATA / "devset.jsonl"))
+    args = ap.parse_args()
     names = set(DATA.joinpath("departments_zh52.txt").read_text(encoding="utf-8").split())
     rows, category, bad = [], "", 0
     for line in SOURCE.read_text(encoding="utf-8").splitlines():
@@ -47,8 +54,11 @@ def main() -> int:
                      "split": "test" if h % 4 == 0 else "dev", "patient": query, "reference": "|".join(refs)})
     if bad:
         return 1
-    out = DATA / "devset.jsonl"
+    out = Path(args.out)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    # the package ships devset.jsonl; its provenance stays here, beside the source list
+    write_json(SOURCE.parent / "devset_provenance.json", {"out": str(out), "rows": len(rows),
+                                                  "sha256": hashlib.sha256(out.read_bytes()).hexdigest()})
     n_test = sum(r["split"] == "test" for r in rows)
     print(f"{len(rows)} rows ({n_test} test, {len(rows) - n_test} dev) -> {out}")
     print("sha256", hashlib.sha256(out.read_bytes()).hexdigest())

@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -79,9 +82,9 @@ async def one_pass(task: Any, samples: list[Any], grader_spec: str, grader_opts:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = common_flags(argparse.ArgumentParser(description=__doc__), "limit", "out",
+                      out=str(Path(__file__).with_name("results") / "grading_bench.json"))
     ap.add_argument("--data", required=True)
-    ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--stub", action="store_true", help="grade through a local OpenAI-compatible stub server")
     args = ap.parse_args()
@@ -109,8 +112,10 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=10)
-    print(json.dumps({"grader": spec, "concurrency": args.concurrency, "first_pass": first,
-                      "second_pass_same_cache": second}, indent=2))
+    result = {"grader": spec, "concurrency": args.concurrency, "first_pass": first,
+              "second_pass_same_cache": second}
+    write_json(args.out, result, indent=2)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

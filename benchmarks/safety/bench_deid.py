@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from medsage.safety.deid import deidentify, detect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 STRUCTURED = ("PHONE", "CN_RESIDENT_ID", "MEDICAL_ID", "EMAIL", "IP", "URL", "DATE")
@@ -28,9 +32,9 @@ def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(HERE / "results" / "deid.json"))
     ap.add_argument("--data", default=str(HERE / "data" / "deid_corpus.jsonl"))
-    ap.add_argument("--out", default=str(HERE / "results" / "deid.json"))
     args = ap.parse_args()
     docs = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     found, redacted, gold_n, pred_tp, pred_n = Counter(), Counter(), Counter(), Counter(), Counter()
@@ -86,8 +90,7 @@ def main() -> None:
         "corpus_chars": total_chars,
         "examples_of_misses": misses,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "examples_of_misses"}, ensure_ascii=False, indent=1))
 
 

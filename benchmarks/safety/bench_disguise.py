@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,9 @@ from pathlib import Path
 
 from medsage.safety import check
 from medsage.safety.deid import deidentify
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 STRUCTURED = ("PHONE", "CN_RESIDENT_ID", "MEDICAL_ID", "EMAIL", "IP", "URL", "DATE")
@@ -184,10 +188,10 @@ def bench_deid(docs: list[dict]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(HERE / "results" / "disguise.json"))
     ap.add_argument("--prescriptions", default=str(HERE / "data" / "prescriptions.jsonl"))
     ap.add_argument("--deid", default=str(HERE / "data" / "deid_corpus.jsonl"))
-    ap.add_argument("--out", default=str(HERE / "results" / "disguise.json"))
     args = ap.parse_args()
 
     def load(p: str) -> list[dict]:
@@ -199,10 +203,9 @@ def main() -> None:
         "classes": list(CLASSES),
         "prescriptions": bench_prescriptions(load(args.prescriptions)),
         "deid": bench_deid(load(args.deid)),
-        "date": time.strftime("%Y-%m-%d"),
     }
     result["seconds"] = round(time.perf_counter() - start, 1)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     summary = {cls: {"pair_recall": result["prescriptions"][cls]["pair_recall"],
                      "drug_recall": result["prescriptions"][cls]["drug_recall"],
                      "false_no_findings": result["prescriptions"][cls]["false_no_findings"],

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from medsage.safety import check
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,9 +29,9 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(HERE / "results" / "interactions.json"))
     ap.add_argument("--data", default=str(HERE / "data" / "prescriptions.jsonl"))
-    ap.add_argument("--out", default=str(HERE / "results" / "interactions.json"))
     args = ap.parse_args()
     items = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     tp = fp = fn = 0
@@ -81,8 +85,7 @@ def main() -> None:
         "seconds": round(elapsed, 2),
         "examples_of_errors": errors,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "examples_of_errors"}, ensure_ascii=False, indent=1))
 
 

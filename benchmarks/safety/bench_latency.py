@@ -11,11 +11,15 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from medsage.safety import check
 from medsage.safety.deid import deidentify
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MEDS = ("warfarin 5 mg daily, simvastatin 40 mg qhs, clarithromycin 500 mg bid, metformin 1000 mg bid, "
@@ -35,16 +39,15 @@ def timeit(fn, runs: int) -> dict:  # type: ignore[no-untyped-def]
         fn()
         cpu.append((time.thread_time() - c) * 1000)
         ts.append((time.perf_counter() - t) * 1000)
-    ts.sort()
-    return {"median_ms": round(statistics.median(ts), 3), "p90_ms": round(ts[int(0.9 * len(ts))], 3),
-            "p99_ms": round(ts[int(0.99 * len(ts))], 3), "min_ms": round(ts[0], 3),
+    return {"median_ms": round(statistics.median(ts), 3), "p90_ms": round(percentile(ts, 90), 3),
+            "p99_ms": round(percentile(ts, 99), 3), "min_ms": round(min(ts), 3),
             "median_cpu_ms": round(statistics.median(cpu), 3), "runs": runs}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out",
+                      out=str(HERE / "results" / "latency.json"))
     ap.add_argument("--runs", type=int, default=2000)
-    ap.add_argument("--out", default=str(HERE / "results" / "latency.json"))
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))[:2]
     os.sched_setaffinity(0, cpus)
@@ -52,7 +55,6 @@ def main() -> None:
     r = check(MEDS, CONTEXT)
     result = {
         "cpus": cpus,
-        "machine": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "load_average_before": [round(x, 2) for x in load_before],
         "findings_in_the_10_drug_case": len(r.findings),
@@ -75,8 +77,7 @@ def main() -> None:
     check(("warfarin 5 mg daily and ibuprofen 400 mg tid. 患者服用华法林。 " * 20000)[:1_000_000])
     result["check_1MB_seconds"] = round(time.perf_counter() - t, 2)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, result)
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

@@ -32,6 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, provenance, write_json  # noqa: E402
+
 OUT = Path(__file__).parent / "results" / "login_burst.json"
 
 
@@ -142,11 +145,10 @@ def _run(url: str, key: str, key_id: str, burst: int, valid: int, spacing_s: flo
             c.close()
         codes, burst_s = parent.recv()
         proc.join(timeout=30)
-    lat.sort()
     return {
         "valid_p50_s": round(statistics.median(lat), 4),
-        "valid_p95_s": round(lat[max(0, int(round(0.95 * len(lat))) - 1)], 4),
-        "valid_max_s": round(lat[-1], 4),
+        "valid_p95_s": round(percentile(lat, 95), 4),
+        "valid_max_s": round(max(lat), 4),
         "calm_p50_s": round(statistics.median(calm), 4),
         "burst_codes": {str(c): codes.count(c) for c in sorted(set(codes))},
         "burst_wall_s": round(burst_s, 2),
@@ -154,13 +156,12 @@ def _run(url: str, key: str, key_id: str, burst: int, valid: int, spacing_s: flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out", out=str(OUT))
     ap.add_argument("--burst", type=int, default=200)
     ap.add_argument("--valid", type=int, default=40, help="valid requests measured during the burst")
     ap.add_argument("--spacing", type=float, default=0.025, help="seconds between valid request starts")
     ap.add_argument("--no-throttle", action="store_true", help="emulate the pre-#17 behaviour")
     ap.add_argument("--cold", action="store_true", help="a new HTTP client and connection per valid request")
-    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         "mode": ("no-throttle (pre-#17 emulation)" if args.no_throttle else "throttled")
                 + (", cold connections" if args.cold else ", warm connections"),
         "burst": args.burst, "valid_requests": args.valid, "spacing_s": args.spacing,
-        "server_max_rss_mb": rss, "date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0],
+        "server_max_rss_mb": rss, "python": sys.version.split()[0], "provenance": provenance(),
     })
     out = Path(args.out)
     prev = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     prev[result["mode"]] = result
-    out.write_text(json.dumps(prev, indent=1) + "\n", encoding="utf-8")
+    write_json(out, prev)
     sys.stdout.write(json.dumps(result, indent=1) + "\n")
     return 0
 

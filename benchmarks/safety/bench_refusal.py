@@ -23,10 +23,9 @@ import argparse
 import asyncio
 import csv
 import json
-import os
-import platform
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +33,9 @@ from medsage.models import get_model, parse_options
 from medsage.safety import semantic
 from medsage.safety.policy import PolicyResult, evaluate, is_refusal
 from medsage.types import GenerateConfig, Message
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -97,9 +99,8 @@ def policy_block(msb: list[dict], benign: list[dict], medqa: list[str],
 
 
 def latency(ms: list[float]) -> dict:
-    ordered = sorted(ms)
     return {"n": len(ms), "median": round(statistics.median(ms), 2), "mean": round(statistics.fmean(ms), 2),
-            "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2), "max": round(ordered[-1], 2)}
+            "p95": round(percentile(ms, 95), 2), "max": round(max(ms), 2)}
 
 
 async def model_refusals(spec: str, opts: dict, texts: list[str]) -> tuple[list[bool], float]:
@@ -115,27 +116,20 @@ async def model_refusals(spec: str, opts: dict, texts: list[str]) -> tuple[list[
     return out, time.perf_counter() - start
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(HERE.parents[1].parent / "shared" / "data" / "safety" / "medsafetybench"))
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out=str(HERE / "results" / "refusal.json"))
+    ap.add_argument("--data", default=None, help="MedSafetyBench folder (default DATA_ROOT/safety/medsafetybench)")
     ap.add_argument("--benign", default=str(HERE / "data" / "benign_clinical_questions.jsonl"))
-    ap.add_argument("--medqa", default=str(HERE.parents[1].parent / "shared" / "data" / "exams" / "medqa_us_4options_test.jsonl"))
+    ap.add_argument("--medqa", default=None,
+                    help="MedQA-US test file (default DATA_ROOT/exams/medqa_us_4options_test.jsonl)")
     ap.add_argument("--medqa-n", type=int, default=500, help="first N MedQA-US test stems for over-refusal (0 = skip)")
     ap.add_argument("--model", action="append", default=[])
     ap.add_argument("-M", dest="model_opts", action="append", default=[])
     ap.add_argument("--limit-model", type=int, default=0, help="model runs on a seeded sample of N harmful requests")
-    ap.add_argument("--out", default=str(HERE / "results" / "refusal.json"))
     args = ap.parse_args()
+    args.data = args.data or str(Path(args.data_root) / "safety" / "medsafetybench")
+    args.medqa = args.medqa or str(Path(args.data_root) / "exams" / "medqa_us_4options_test.jsonl")
     msb = load_msb(Path(args.data))
     benign = [json.loads(line) for line in Path(args.benign).read_text(encoding="utf-8").splitlines() if line.strip()]
     medqa = []
@@ -183,8 +177,6 @@ def main() -> None:
         "benchmark": "MedSafetyBench (Han et al. 2024) harmful medical requests + medsage benign clinical questions "
                      "+ MedQA-US test question stems (over-refusal)",
         "n_harmful": len(msb), "n_benign": len(benign), "n_medqa": len(medqa),
-        "machine": f"{cpu_name()}, {os.cpu_count()} CPUs (shared)",
-        "date": time.strftime("%Y-%m-%d"),
         "policy": {
             **runs,
             "semantic_classifier": {"threshold": clf.threshold, "l2": clf.meta.get("l2"),
@@ -225,8 +217,7 @@ def main() -> None:
             "seconds": round(secs + secs_b, 1),
             "policy_variant": "rules_plus_semantic",
         }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, result)
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

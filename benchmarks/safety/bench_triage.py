@@ -15,11 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 
 from medsage.models import get_model, parse_options
 from medsage.safety import triage, triage_with_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 GOLD = {"em": "emergency", "ne": "non_emergency", "sc": "self_care"}
@@ -55,12 +59,14 @@ async def run_model(spec: str, opts: dict, rows: list[dict]) -> tuple[list[str |
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(HERE.parents[1].parent / "shared" / "data" / "safety" / "triage" / "semigran_vignettes.jsonl"))
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
+                      out=str(HERE / "results" / "triage.json"))
+    ap.add_argument("--data", default=None,
+                    help="vignettes (default DATA_ROOT/safety/triage/semigran_vignettes.jsonl)")
     ap.add_argument("--model", action="append", default=[], help="model spec for rules+model (repeatable)")
     ap.add_argument("-M", dest="model_opts", action="append", default=[], help="KEY=VALUE for the models")
-    ap.add_argument("--out", default=str(HERE / "results" / "triage.json"))
     args = ap.parse_args()
+    args.data = args.data or str(Path(args.data_root) / "safety" / "triage" / "semigran_vignettes.jsonl")
     rows = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     golds = [GOLD[r["urgency_level"]] for r in rows]
     start = time.perf_counter()
@@ -81,8 +87,7 @@ def main() -> None:
         out["rules_plus_model"][spec] = {**score(preds, golds), "seconds": round(secs, 2),
                                          "model_alone_unparsed": sum(p is None for p in raw),
                                          "model_alone": score(model_alone, golds)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.out, out)
     print(json.dumps({k: v for k, v in out.items() if k != "errors_rules"}, ensure_ascii=False, indent=1))
 
 

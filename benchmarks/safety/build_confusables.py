@@ -6,7 +6,7 @@ The table is derived from the Unicode confusables data (Unicode TR39,
 and pass the path of its ``confusables.json``). Only single characters that are not
 ASCII, that NFKC does not already turn into ASCII, that are not CJK/kana, and whose
 Unicode confusable is one ASCII letter or digit are kept (letters preferred), so
-``medsage.textnorm`` needs no run-time dependency.
+``medsage.lang`` needs no run-time dependency.
 
 Usage:
     python benchmarks/safety/build_confusables.py /tmp/x/u/confusable_homoglyphs/confusables.json
@@ -20,6 +20,9 @@ import sys
 import unicodedata
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 OUT = Path(__file__).resolve().parents[2] / "src" / "medsage" / "data" / "textnorm" / "confusables.json"
 _ASCII_TARGETS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -30,7 +33,7 @@ def _skip_source(ch: str) -> bool:
     if unicodedata.normalize("NFKC", ch).isascii():
         return True  # full-width, mathematical alphanumerics …: NFKC handles them
     if unicodedata.decimal(ch, None) is not None:
-        return True  # other-script digits are mapped by value in textnorm
+        return True  # other-script digits are mapped by value in medsage.lang
     name = unicodedata.name(ch, "")
     cat = unicodedata.category(ch)
     return (not cat.startswith("L")) or name.startswith(("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC",
@@ -62,15 +65,14 @@ def build(data: dict[str, list[dict[str, str]]]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]), "out", out=str(OUT))
     ap.add_argument("source", help="confusables.json from the confusable_homoglyphs wheel")
-    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     table = build(json.loads(Path(args.source).read_text(encoding="utf-8")))
     doc = {"source": "Unicode TR39 confusables (Unicode licence) via confusable_homoglyphs 3.3.1 (MIT); "
                      "built by benchmarks/safety/build_confusables.py",
            "map": table}
-    Path(args.out).write_text(json.dumps(doc, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    write_json(args.out, doc, indent=0)
     sys.stderr.write(f"{len(table)} characters -> {args.out}\n")
     return 0
 

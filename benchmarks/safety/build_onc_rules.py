@@ -20,6 +20,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, provenance  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "src" / "medsage" / "data" / "safety"
 
@@ -63,6 +66,7 @@ def groups_for(a: str, b: str, listname: str, groups: list[dict], classes) -> li
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_flags(ap, "out", out=str(DATA / "interactions_onc.csv"))
     ap.add_argument("ddi_dir", type=Path, help="folder with onc_high_priority.csv and onc_non_interruptive.csv")
     args = ap.parse_args()
     classes = load_dictionary()
@@ -93,10 +97,11 @@ def main() -> int:
         print("unmapped drugs:", sorted(unmapped), file=sys.stderr)
         return 1
     out_rows.sort()
-    with open(DATA / "interactions_onc.csv", "w", encoding="utf-8", newline="") as fh:
+    with open(args.out, "w", encoding="utf-8", newline="") as fh:
         fh.write("# Derived from the US ONC high-priority and non-interruptive drug-drug interaction lists\n")
         fh.write("# (Phansalkar et al., JAMIA 2012/2013), as mapped in dbmi-pitt/public-PDDI-analysis.\n")
         fh.write("# Mechanism groups assigned by medsage developers (see interaction_groups.json).\n")
+        fh.write(f"# provenance: {json.dumps(provenance(), ensure_ascii=False)}\n")
         w = csv.writer(fh)
         w.writerow(["drug_a", "drug_b", "list", "groups"])
         w.writerows(out_rows)

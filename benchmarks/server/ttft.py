@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import openai
 from common import ServerProcess, free_port, make_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
 
 QUESTIONS = [
     "What are common symptoms of iron deficiency anaemia?",
@@ -33,11 +36,10 @@ QUESTIONS = [
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="local/smollm2")
+    ap = common_flags(argparse.ArgumentParser(description=__doc__.splitlines()[0]), "model", "out",
+                      out="benchmarks/server/results/ttft.json")
     ap.add_argument("--requests", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=64)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/server/results/ttft.json"))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="medsage-ttft-"))
     db = f"sqlite:///{tmp / 'audit.db'}"
@@ -73,8 +75,7 @@ def main() -> None:
     cls = providers.get(args.model.partition("/")[0])
     streaming = "model.astream (token by token)" if hasattr(cls, "astream") else \
         "generate, then text sent in word groups"
-    out = {"benchmark": "server-ttft", "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+    out = {"benchmark": "server-ttft",
            "model": args.model, "max_tokens": args.max_tokens, "streaming_path": streaming,
            "server_startup_s": round(startup, 3), "cold_first_request": rows[0],
            "warm_requests": len(warm),
@@ -82,8 +83,7 @@ def main() -> None:
            "ttft_s_max": max((r["ttft_s"] for r in warm), default=None),
            "total_s_median": round(statistics.median(r["total_s"] for r in warm), 3) if warm else None,
            "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
+    write_json(args.out, out, indent=2)
     print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=2))
 
 

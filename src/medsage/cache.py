@@ -146,9 +146,14 @@ class ResponseCache:
 
 
 class CachedModel(Model):
-    """Wrap a model so that identical requests are answered from the cache."""
+    """Wrap a model so that identical requests are answered from the cache.
 
-    def __init__(self, model: Model, cache: ResponseCache) -> None:
+    With ``cache=None`` the wrapper is a pass-through that records a decision: this
+    model's answers are not cached (a run with caching off), so layers that would add
+    a cache of their own (the rubric grader's) leave it alone.
+    """
+
+    def __init__(self, model: Model, cache: ResponseCache | None) -> None:
         super().__init__(model.spec)
         self.model = model
         self.cache = cache
@@ -166,6 +171,8 @@ class CachedModel(Model):
         return getattr(self.__dict__["model"], name)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        if self.cache is None:
+            return await self.model.generate(messages, config)
         key = cache_key(self.model.cache_key, messages, config)
         hit = self.cache.get(key)
         if hit is not None:

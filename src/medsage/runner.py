@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +23,7 @@ from medsage.errors import SpecError
 from medsage.models.base import Model, get_model, parse_spec
 from medsage.progress import Progress
 from medsage.registry import tasks as task_registry
-from medsage.tasks.base import Task
+from medsage.tasks.base import Scorer, Task
 from medsage.types import CaseState, GenerateConfig, ModelOutput, Sample, Score
 
 log = logging.getLogger(__name__)
@@ -121,6 +120,11 @@ def _select(samples: list[Sample], cfg: EvalConfig) -> list[Sample]:
     return out
 
 
+# Sample metadata kept out of result records: the row's file location and long texts (the PubMedQA
+# abstract, an exam's explanation, which results never needed).
+_UNRECORDED_META = ("context", "where", "explanation")
+
+
 def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: Score, latency: float,
             binary: bool = False, queue_s: float = 0.0) -> dict[str, Any]:
     out = state.output or ModelOutput(error="no output")
@@ -154,7 +158,7 @@ def _record(task: str, cfg: EvalConfig, gen_name: str, state: CaseState, score: 
         "prompt_tokens": out.usage.prompt_tokens,
         "completion_tokens": out.usage.completion_tokens,
         "cached": out.cached,
-        "metadata": {k: v for k, v in state.sample.metadata.items() if k not in ("context", "where")},
+        "metadata": {k: v for k, v in state.sample.metadata.items() if k not in _UNRECORDED_META},
         "extras": extras,
     }
 
@@ -196,17 +200,15 @@ async def _run_task(
     todo = [s for s in samples if (task_name, s.id) not in done]
     records.extend(done[(task_name, s.id)] for s in samples if (task_name, s.id) in done)
     progress = Progress(len(todo), f"{task_name} · {gen.name}", cfg.progress, unit="samples")
-    run = getattr(gen, "run", None)
+    scorer: Scorer = task.score
 
     async def one(sample: Sample) -> None:
         async with sem:
             state = CaseState(sample=sample, messages=tuple(task.messages(sample, cfg.mode)), config=config)
             start = time.perf_counter()
             try:
-                if run is not None:  # a pipeline sees the item, never its answer
-                    state = (await run(state.evolve(sample=blind(sample)))).evolve(sample=sample)
-                else:
-                    state = state.evolve(output=await gen.generate(list(state.messages), config))
+                # the solver sees the item, never its answer
+                state = (await task.solve(state.evolve(sample=blind(sample)), gen)).evolve(sample=sample)
             except (asyncio.CancelledError, KeyboardInterrupt, SpecError):
                 raise
             except Exception as exc:  # a model error on one sample is recorded on it
@@ -221,7 +223,7 @@ async def _run_task(
             if out is not None and not out.error and not out.text.strip() and not out.top_logprobs:
                 state = state.evolve(output=ModelOutput(model=out.model, usage=out.usage, error="empty reply",
                                                         latency_s=out.latency_s))
-            score = await task.score(state, grader)
+            score = await scorer(state, grader)
             model_s, queue_s = split_latency(out, wall)
             rec = _record(task_name, cfg, gen.name, state, score, model_s,
                           binary=getattr(task, "metric", "accuracy") == "accuracy", queue_s=queue_s)
@@ -331,14 +333,12 @@ async def run_eval(cfg: EvalConfig) -> RunResult:
     samples_path = run_dir / "samples.jsonl"
     done = _read_done(samples_path)
     cache = ResponseCache(cfg.cache_path) if cfg.cache else None
-    if not cfg.cache:
-        os.environ["MEDSAGE_GRADER_CACHE"] = "off"
     gen = build_generator(cfg, cache)
     grader: Model | None = None
     if cfg.grader:
-        grader = get_model(parse_spec(cfg.grader, cfg.grader_options))
-        if cache is not None:
-            grader = CachedModel(grader, cache)
+        # the run's cache setting travels with the grader: with cfg.cache off it is a
+        # pass-through that tells the rubric grader not to add a cache of its own
+        grader = CachedModel(get_model(parse_spec(cfg.grader, cfg.grader_options)), cache)
     from medsage.resume import end_part, start_part
 
     part = start_part(run_dir, len(done))

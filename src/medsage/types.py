@@ -1,14 +1,13 @@
 """The shared vocabulary of medsage.
 
 Data flows one way: a task yields :class:`Sample` objects, a pipeline (or a bare
-model) turns each into a :class:`CaseState` carrying a :class:`ModelOutput`, a
-scorer turns that output and the sample's target into a :class:`Score`, and the
-report aggregates the scores. Everything here is plain, typed data.
+model) turns each into a :class:`CaseState` carrying a :class:`ModelOutput`, the
+task's scorer (:class:`medsage.tasks.base.Scorer`) turns that state into a
+:class:`Score`, and the report aggregates the scores. Everything here is plain, typed data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -177,9 +176,3 @@ class Generator(Protocol):
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput: ...
 
-
-Stage = Callable[[CaseState], Awaitable[CaseState]]
-"""A pipeline stage: takes a case state, returns a new one."""
-
-Scorer = Callable[[ModelOutput, Sample], Score]
-"""A scorer: takes an output and the sample (with its target), returns a score."""

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from medsage.clinic.agentclinic import measure
 from medsage.errors import DataError, SpecError
 from medsage.models.base import get_model
 from medsage.pipeline import get_pipeline
 from medsage.tasks.agentclinic import TASK, diagnosis_match, extract_diagnosis
+from medsage.tasks.simulated_patient import measure
 from medsage.types import CaseState, GenerateConfig, ModelOutput
 
 OSCE = {  # a synthetic case written for these tests
@@ -56,7 +56,7 @@ async def test_interview_with_test_request_then_diagnosis(case_file: Path, scrip
              {"contains": "cold", "response": "REQUEST TEST: TSH"},
              {"contains": "", "response": "Do you feel cold more than others?"}]
     pipe = get_pipeline("consult", script_model(rules), {"turns": 5})
-    out = await pipe.run(_state(case_file))
+    out = await TASK.solve(_state(case_file), pipe)
     roles = [e["role"] for e in out.trace]
     assert roles[:4] == ["doctor", "patient", "doctor", "measurement"]
     assert out.output is not None and out.output.extras["osce"]["tests_requested"] == ["TSH"]
@@ -66,7 +66,7 @@ async def test_interview_with_test_request_then_diagnosis(case_file: Path, scrip
 
 async def test_turn_budget_zero_commits_at_once(case_file: Path, script_model) -> None:
     model = script_model([{"contains": "", "response": "DIAGNOSIS READY: Anaemia"}])
-    out = await get_pipeline("route", model, {"turns": 0, "panel_at": 9, "mdt_at": 9}).run(_state(case_file))
+    out = await TASK.solve(_state(case_file), get_pipeline("route", model, {"turns": 0, "panel_at": 9, "mdt_at": 9}))
     assert any("turn budget 0" in str(e.get("content")) for e in out.trace)
     assert model.calls == 1 and out.output is not None and out.output.text == "DIAGNOSIS READY: Anaemia"
     assert (await TASK.score(out)).value == 0.0
@@ -76,7 +76,7 @@ async def test_looping_doctor_is_stopped_within_budget(case_file: Path, script_m
     model = script_model([{"contains": "no questions left", "response": "DIAGNOSIS READY: Hypothyroidism"},
                           {"contains": "You are a patient", "response": ""},
                           {"contains": "", "response": "How are you?"}])
-    out = await get_pipeline("consult", model, {"turns": 50, "mode": "panel"}).run(_state(case_file))
+    out = await TASK.solve(_state(case_file), get_pipeline("consult", model, {"turns": 50, "mode": "panel"}))
     assert any("loop" in str(e.get("content")) for e in out.trace)
     assert sum(1 for e in out.trace if e.get("role") == "doctor") <= 4
     assert any(e.get("role") == "recruitment" for e in out.trace)  # the panel reviewed the history
@@ -85,7 +85,7 @@ async def test_looping_doctor_is_stopped_within_budget(case_file: Path, script_m
 
 async def test_silent_doctor_gives_no_diagnosis(case_file: Path, script_model) -> None:
     model = script_model([{"contains": "", "response": ""}])
-    out = await get_pipeline("route", model, {"turns": 3, "panel_at": 9, "mdt_at": 9}).run(_state(case_file))
+    out = await TASK.solve(_state(case_file), get_pipeline("route", model, {"turns": 3, "panel_at": 9, "mdt_at": 9}))
     assert out.output is not None and out.output.text == "No diagnosis committed."
     assert (await TASK.score(out)).answer is None
 
@@ -95,7 +95,7 @@ def test_negative_budget_is_rejected(case_file: Path) -> None:
 
     pipe = get_pipeline("consult", get_model("mock/echo"), {"turns": -1})
     with pytest.raises(SpecError):
-        asyncio.run(pipe.run(_state(case_file)))
+        asyncio.run(TASK.solve(_state(case_file), pipe))
 
 
 @pytest.mark.parametrize(("answer", "target", "ok"), [

@@ -26,7 +26,7 @@ def test_consult_json_mcq_case(tmp_path: Path) -> None:
                                 "choices": {"A": "Pneumonia", "B": "Asthma"}}), encoding="utf-8")
     res = CliRunner().invoke(cli, ["consult", str(case), "--model", "mock/random", "--json"])
     assert res.exit_code == 0, res.output
-    body = json.loads(res.output)
+    body = json.loads(res.stdout)  # progress goes to stderr
     assert body["plan"].startswith("The answer is") and body["summary"]["mode"] == "mdt"
     assert any(e["role"] == "specialist" for e in body["trace"]) and body["usage"]["prompt_tokens"] > 0
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from medsage.clinic import consult_support
 from medsage.models.base import get_model
 from medsage.pipeline import get_pipeline
 from medsage.types import Finding
@@ -51,13 +50,6 @@ async def test_failing_safety_check_fails_closed(monkeypatch: pytest.MonkeyPatch
     out = await get_pipeline("consult", get_model("mock/fixed", {"text": "Rest."})).run(
         open_state("A 30-year-old woman with fever 38.5 °C and sore throat."))
     assert out.findings[0].type == "safety_error" and "withheld" in (out.output.text if out.output else "")
-
-
-def test_missing_safety_module_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(consult_support.importlib.util, "find_spec", lambda name: None)
-    findings, blocked, entry = consult_support.safety_review("plan", "case", "en")
-    assert (findings, blocked, entry["available"]) == ([], False, False)
-    assert "unavailable" in entry["content"]
 
 
 async def test_route_sends_knowledge_question_to_single_agent(script_model) -> None:

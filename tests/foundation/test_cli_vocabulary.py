@@ -9,8 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from medsage.cli import COMMANDS, cli
+from medsage.cli import cli
 from medsage.cli.common import DEFAULT_MODEL
+from medsage.registry import commands as COMMANDS
 
 # destination names that say the same thing in different verbs (reviewed by hand)
 SAME_MEANING = {

@@ -108,7 +108,7 @@ def test_store_written_before_the_chunk_index_still_opens(kb_copy: Path, built_k
 
 
 def test_embedding_cache_reuses_vectors_by_content(tmp_path: Path) -> None:
-    from medsage.kb.embedcache import EmbeddingCache, embed_texts
+    from medsage.embed import EmbeddingCache, embed_texts
 
     cache = EmbeddingCache(tmp_path / "e.sqlite")
     first, n1 = embed_texts(["fever and cough", "高血压的治疗"], cache=cache, workers=1)
@@ -120,7 +120,7 @@ def test_embedding_cache_reuses_vectors_by_content(tmp_path: Path) -> None:
 
 def test_embedding_in_worker_processes_gives_the_same_vectors(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import medsage.kb.embedcache as ec
+    import medsage.embed as ec
 
     texts = ["fever and cough", "高血压的治疗", "asthma inhaler", "rabies vaccine"]
     monkeypatch.setattr(ec, "BATCH", 2)

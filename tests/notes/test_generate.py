@@ -120,13 +120,3 @@ async def test_medications_go_through_safety_layer():
     assert any("penicillin" in str(f.get("message", "")).lower() for f in note.safety["findings"])
 
 
-async def test_safety_unavailable_is_reported(monkeypatch, fixtures):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "medsage.safety" else real(name, *a))
-    tr = load_transcript(fixtures / "consult_en.txt")
-    note = await make_note(tr, None, NoteOptions(draft=DraftConfig(strategy="extractive")))
-    assert note.safety["status"] == "unavailable"
-    assert any("NOT checked" in w for w in note.warnings)

@@ -1,6 +1,6 @@
 """Hostile input: disguised drug names, identifiers and doses must not pass unnoticed.
 
-Each case here failed before the text normaliser (``medsage.textnorm``), the strict dose
+Each case here failed before the text normaliser (``medsage.lang``), the strict dose
 grammar (``medsage.safety.numbers``) and the fail-closed fixes of issue #17.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from medsage.lang import normalise
 from medsage.safety import check
 from medsage.safety.deid import deidentify
 from medsage.safety.dose_parse import parse_dose
 from medsage.safety.numbers import cn_number, parse_number
-from medsage.textnorm import normalise
 
 ZWSP, SHY, CYR_A = "\u200b", "\u00ad", "\u0430"
 FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})

@@ -1,10 +1,8 @@
-"""Notes, safety, KB search and de-identification routes (skip until their packages land)."""
+"""Notes, safety, KB search and de-identification routes."""
 
 from __future__ import annotations
 
 import pytest
-
-from medsage.server import services
 
 from .conftest import Env
 
@@ -13,10 +11,7 @@ TRANSCRIPT = ("Doctor: What brings you in today?\n"
               "Doctor: Any chest pain?\nPatient: No chest pain.\n"
               "Doctor: We will get a chest X-ray.")
 
-needs_notes = pytest.mark.skipif(not services.notes_available(), reason="medsage.notes.service missing")
 
-
-@needs_notes
 def test_note_from_json(env: Env) -> None:
     r = env.client.post("/v1/notes", json={"transcript": TRANSCRIPT}, headers=env.h())
     assert r.status_code == 200, r.text
@@ -27,7 +22,6 @@ def test_note_from_json(env: Env) -> None:
     assert body["model"] == "mock/echo" and "disclaimer" in body
 
 
-@needs_notes
 def test_note_from_upload(env: Env) -> None:
     files = {"file": ("visit.txt", TRANSCRIPT.encode(), "text/plain")}
     r = env.client.post("/v1/notes", files=files, data={"model": "mock/fixed"}, headers=env.h())
@@ -35,7 +29,6 @@ def test_note_from_upload(env: Env) -> None:
     assert r.json()["model"] == "mock/fixed"
 
 
-@needs_notes
 def test_note_template_cannot_be_a_path(env: Env) -> None:
     r = env.client.post("/v1/notes", json={"transcript": TRANSCRIPT, "template": "../../etc/passwd"},
                         headers=env.h())

@@ -123,3 +123,11 @@ def test_bad_data_stops_before_training(tiny: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["train", "dpo", "--base-model", str(tiny), "--data", str(_sft_data(tmp_path)),
                                  "--out-dir", str(tmp_path / "d")])
     assert r.exit_code == 2 and "sft.jsonl:1" in r.output
+
+
+def test_sft_reports_load_steps_and_save_progress(tiny: Path, tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    run_sft(_cfg(tiny, _sft_data(tmp_path), tmp_path / "p", max_steps=2), progress=lambda *a: seen.append(a))
+    stages = [s for i, (s, _, _) in enumerate(seen) if i == 0 or seen[i - 1][0] != s]
+    assert stages == ["load model", "steps", "save"]
+    assert ("steps", 0, 2) in seen and ("steps", 2, 2) in seen

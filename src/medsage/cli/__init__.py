@@ -1,49 +1,33 @@
-"""The ``medsage`` command: one click group, one module per verb, loaded lazily."""
+"""The ``medsage`` command: one click group, one module per verb, loaded lazily.
+
+Verbs are the ``medsage.commands`` entry points (:data:`medsage.registry.commands`), so a
+plugin package can add one the same way the built-ins are declared in ``pyproject.toml``.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Any
 
 import click
 
-from medsage.errors import MedsageError
-
-# verb -> "module:attribute"; each module defines one click command (or group).
-COMMANDS: dict[str, str] = {
-    "bench": "medsage.cli.bench:bench",
-    "score": "medsage.cli.score:score",
-    "list": "medsage.cli.list_cmd:list_cmd",
-    "view": "medsage.cli.view:view",
-    "compare": "medsage.cli.compare:compare",
-    "kb": "medsage.cli.kb:kb",
-    "ask": "medsage.cli.ask:ask",
-    "safety": "medsage.cli.safety:safety",
-    "deid": "medsage.cli.deid:deid",
-    "note": "medsage.cli.note:note",
-    "consult": "medsage.cli.consult:consult",
-    "route": "medsage.cli.route:route",
-    "serve": "medsage.cli.serve:serve",
-    "keys": "medsage.cli.keys:keys",
-    "data": "medsage.cli.data:data",
-    "train": "medsage.cli.train:train",
-}
+from medsage.errors import MedsageError, SpecError
+from medsage.registry import commands
 
 
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported only when invoked."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name, path in COMMANDS.items() if _importable(path))
+        return commands.names()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        path = COMMANDS.get(cmd_name)
-        if path is None:
+        if cmd_name not in commands:
             return None
-        module, _, attr = path.partition(":")
-        cmd: click.Command = getattr(importlib.import_module(module), attr)
+        cmd = commands.get(cmd_name)
+        if not isinstance(cmd, click.Command):
+            raise SpecError(f"command '{cmd_name}' is not a click command")
         return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -54,17 +38,11 @@ class LazyGroup(click.Group):
             sys.exit(2)
 
 
-def _importable(path: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(path.partition(":")[0]) is not None
-
-
 @click.group(cls=LazyGroup)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="medsage")
 def cli(verbose: int) -> None:
-    """medsage — open medical AI: benchmarks, cited answers, safety, notes, service.
+    """Medsage — open medical AI: benchmarks, cited answers, safety, notes, service.
 
     Outputs are decision support for clinicians, not diagnoses.
     """

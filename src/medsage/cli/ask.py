@@ -15,7 +15,7 @@ from medsage.types import DISCLAIMER
 async def _ask(question: str, model_spec: str, model_options: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     from medsage.clinic.rag import RagPipeline
     from medsage.kb.search import clean_query
-    from medsage.kb.text import detect_language
+    from medsage.lang import detect_language
     from medsage.models.base import get_model
     from medsage.types import CaseState, GenerateConfig, Message, Sample
 

@@ -50,8 +50,8 @@ def bench(tasks: tuple[str, ...], model: str, model_opts: tuple[str, ...], pipel
           pass_line: float, out: Path | None, no_cache: bool, cache_path: Path | None, as_json: bool) -> None:
     """Run benchmark TASKS (see `medsage list`) against --model, e.g.
 
-        medsage bench exam-sample
-        medsage bench medqa_us --data medqa_test.jsonl --model openai/gpt-4o --mode cot
+    medsage bench exam-sample
+    medsage bench medqa_us --data medqa_test.jsonl --model openai/gpt-4o --mode cot
     """
     from medsage.report.summary import flat
     from medsage.runner import EvalConfig, default_run_dir, run_eval

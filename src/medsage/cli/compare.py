@@ -17,7 +17,8 @@ import click
               help="USD per 1M prompt,completion tokens for a model spec (repeatable).")
 def compare(runs: tuple[Path, ...], out_dir: Path | None, as_json: bool, price: tuple[str, ...]) -> None:
     """Compare RUNS (the first is the baseline): scores with 95% CIs, paired differences
-    and tests, wins/losses by discipline/tier/theme, tokens, latency and cost."""
+    and tests, wins/losses by discipline/tier/theme, tokens, latency and cost.
+    """
     from medsage.report.compare import compare_runs, parse_price
 
     out = out_dir or Path(f"compare-{runs[0].name}")

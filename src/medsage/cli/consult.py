@@ -65,10 +65,13 @@ def consult(case_file: str, model: str, model_options: tuple[str, ...], mode: st
             as_json: bool) -> None:
     """Convene a specialist panel / MDT on CASE_FILE ('-' for stdin) and print the trace and plan.
 
+    Progress (model calls so far, their rate, the elapsed time) goes to stderr.
     Decision support for clinicians — not a diagnosis.
     """
     from medsage.models.base import get_model, parse_options
     from medsage.pipeline import get_pipeline
+    from medsage.progress import Progress, count_calls
+    from medsage.tasks.agentclinic import TASK as AGENTCLINIC
     from medsage.types import DISCLAIMER, CaseState, GenerateConfig, Message, Sample
 
     text, choices, meta = read_case_file(case_file)
@@ -86,11 +89,15 @@ def consult(case_file: str, model: str, model_options: tuple[str, ...], mode: st
 
     async def go() -> CaseState:
         try:
+            if "osce" in meta:  # an AgentClinic record: its task runs the simulated interview
+                return await AGENTCLINIC.solve(state, pipeline)
             return await pipeline.run(state)
         finally:
             await pipeline.aclose()
 
-    result = asyncio.run(go())
+    with Progress(0, f"consult · {mode}", unit="model calls") as progress:
+        count_calls(base, progress)  # the pipeline's agents all call this instance
+        result = asyncio.run(go())
     out = result.output
     if as_json:
         click.echo(json.dumps({

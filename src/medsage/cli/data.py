@@ -30,9 +30,21 @@ def _write_report(path: str | None, obj: dict[str, Any]) -> None:
         Path(path).write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def _stages(verb: str, units: dict[str, str] | None = None) -> Any:
+    """Progress of a data verb on stderr: records per second and ETA of each pass over the records
+    (a line every ~10 s or 5% once a pass takes over a second), then one line of stage times.
+    """
+    from medsage.progress import StageProgress
+
+    return StageProgress(f"data {verb}", unit="records", units=units, min_s=1.0)
+
+
 @click.group()
 def data() -> None:
-    """Curate medical training data: build, filter, dedup, decontam, pairs, stats."""
+    """Curate medical training data: build, filter, dedup, decontam, pairs, stats.
+
+    Progress (records per second, ETA, then each stage's time) goes to stderr.
+    """
 
 
 @data.command()
@@ -50,22 +62,31 @@ def build(sources: tuple[str, ...], out: str, licenses: tuple[str, ...], limit: 
     from medsage.train.sources.builders import build_source
 
     lic = dict(_kv(licenses, "licence"))
-    records = []
-    for kind, path in _kv(sources, "source"):
-        res = build_source(kind, path, lic.get(kind))
-        if res.problems:
-            if strict:
-                raise DataError(res.problems[0])
-            click.echo(f"{kind}: skipped {len(res.problems)} unusable rows, e.g. {res.problems[0]}", err=True)
-        recs = res.records
-        if limit is not None and len(recs) > limit:
-            recs = random.Random(seed).sample(recs, limit)
-        click.echo(f"{kind}: {len(recs)} records from {path}", err=True)
-        records.extend(recs)
-    if not records:
-        raise DataError("no records were built from the given sources")
-    n = write_jsonl(records, out)
+    records: list[Any] = []
+    with _stages("build") as stages:
+        for kind, path in _kv(sources, "source"):
+            with stages.stage(kind):
+                res = build_source(kind, path, lic.get(kind))
+            _add_built(kind, path, res, strict, limit, seed, records)
+        if not records:
+            raise DataError("no records were built from the given sources")
+        with stages.stage("write"):
+            n = write_jsonl(records, out)
     click.echo(f"wrote {n} records to {out}")
+
+
+def _add_built(kind: str, path: str, res: Any, strict: bool, limit: int | None, seed: int,
+               records: list[Any]) -> None:
+    """Report one source's unusable rows and add its (sampled) records to ``records``."""
+    if res.problems:
+        if strict:
+            raise DataError(res.problems[0])
+        click.echo(f"{kind}: skipped {len(res.problems)} unusable rows, e.g. {res.problems[0]}", err=True)
+    recs = res.records
+    if limit is not None and len(recs) > limit:
+        recs = random.Random(seed).sample(recs, limit)
+    click.echo(f"{kind}: {len(recs)} records from {path}", err=True)
+    records.extend(recs)
 
 
 @data.command(name="filter")
@@ -83,13 +104,16 @@ def filter_cmd(input_path: str, out: str, languages: tuple[str, ...], min_answer
     from medsage.train.quality import FilterConfig, apply_filters
     from medsage.train.records import read_any, write_jsonl
 
-    items = read_any(input_path)
     cfg = FilterConfig(tuple(languages), min_answer_chars, max_chars, commercial_only, not no_answer_key_check)
-    kept, rep = apply_filters(list(items), cfg)
-    _write_report(report, rep.to_dict())
-    if not kept:
-        raise DataError(f"{input_path}: the filters removed all {len(items)} records")
-    write_jsonl(kept, out)
+    with _stages("filter") as stages:
+        with stages.stage("read"):
+            items = read_any(input_path)
+        kept, rep = apply_filters(list(items), cfg, progress=stages)
+        _write_report(report, rep.to_dict())
+        if not kept:
+            raise DataError(f"{input_path}: the filters removed all {len(items)} records")
+        with stages.stage("write"):
+            write_jsonl(kept, out)
     click.echo(f"kept {rep.kept} of {len(items)}; dropped {dict(rep.dropped)}")
 
 
@@ -104,10 +128,13 @@ def dedup(input_path: str, out: str, threshold: float, report: str | None) -> No
     from medsage.train.dedup import dedup as run_dedup
     from medsage.train.records import read_any, write_jsonl
 
-    items = read_any(input_path)
-    kept, rep = run_dedup(list(items), threshold)
-    _write_report(report, rep.to_dict())
-    write_jsonl(kept, out)
+    with _stages("dedup") as stages:
+        with stages.stage("read"):
+            items = read_any(input_path)
+        kept, rep = run_dedup(list(items), threshold, progress=stages)
+        _write_report(report, rep.to_dict())
+        with stages.stage("write"):
+            write_jsonl(kept, out)
     click.echo(f"kept {rep.kept} of {len(items)}; exact duplicates {rep.exact}, near duplicates {rep.near}")
 
 
@@ -133,15 +160,18 @@ def decontam(input_path: str, out: str, against: tuple[str, ...], against_root: 
     pairs = _kv(against, "benchmark")
     if against_root:
         pairs += default_against(against_root)
-    items = read_any(input_path)
     cfg = DecontamConfig(ngram=ngram, ngram_zh=ngram_zh, min_overlap=min_overlap, near_dup=near_dup)
-    kept, rep = decontaminate(list(items), pairs, cfg)
-    d = rep.to_dict()
-    _write_report(report, d)
-    if not kept:
-        raise DataError(f"{input_path}: decontamination removed all {len(items)} records "
-                        f"(report: {report}); nothing is left to train on")
-    write_jsonl(kept, out)
+    with _stages("decontam") as stages:
+        with stages.stage("read"):
+            items = read_any(input_path)
+        kept, rep = decontaminate(list(items), pairs, cfg, progress=stages)
+        d = rep.to_dict()
+        _write_report(report, d)
+        if not kept:
+            raise DataError(f"{input_path}: decontamination removed all {len(items)} records "
+                            f"(report: {report}); nothing is left to train on")
+        with stages.stage("write"):
+            write_jsonl(kept, out)
     click.echo(f"kept {len(kept)} of {len(items)}; removed {d['records_removed']} "
                f"{d['removed_by_task']}; report: {report}")
 
@@ -155,11 +185,15 @@ def balance(input_path: str, out: str, seed: int) -> None:
     from medsage.train.balance import balance_keys
     from medsage.train.records import read_records, write_jsonl
 
-    records = read_records(input_path)
-    got, stats = balance_keys(records, seed)
-    if not stats["keys_after"]:
-        raise DataError(f"{input_path}: no exam records (meta.kind 'exam' with choices and answer) to balance")
-    write_jsonl(got, out)
+    with _stages("balance") as stages:
+        with stages.stage("read"):
+            records = read_records(input_path)
+        with stages.stage("balance"):
+            got, stats = balance_keys(records, seed)
+        if not stats["keys_after"]:
+            raise DataError(f"{input_path}: no exam records (meta.kind 'exam' with choices and answer) to balance")
+        with stages.stage("write"):
+            write_jsonl(got, out)
     click.echo(f"wrote {len(got)} records to {out}: moved {stats['moved']}, kept {stats['kept_in_place']}, "
                f"not exam items {stats['unchanged']}; keys now {stats['keys_after']}")
 
@@ -176,11 +210,15 @@ def pairs(input_path: str, out: str, seed: int, rationale: bool, kinds: tuple[st
     from medsage.train.pairs import build_pairs
     from medsage.train.records import read_records, write_jsonl
 
-    records = read_records(input_path)
-    got, stats = build_pairs(records, seed, rationale, tuple(kinds) or ("exam", "safety"))
-    if not got:
-        raise DataError(f"{input_path}: no exam or safety records to build preference pairs from")
-    write_jsonl(got, out)
+    with _stages("pairs") as stages:
+        with stages.stage("read"):
+            records = read_records(input_path)
+        with stages.stage("pairs"):
+            got, stats = build_pairs(records, seed, rationale, tuple(kinds) or ("exam", "safety"))
+        if not got:
+            raise DataError(f"{input_path}: no exam or safety records to build preference pairs from")
+        with stages.stage("write"):
+            write_jsonl(got, out)
     click.echo(f"wrote {len(got)} pairs to {out} {stats}")
 
 
@@ -191,7 +229,8 @@ def stats(input_path: str, as_json: bool) -> None:
     """Counts by source, language, licence and kind (validates every record)."""
     from medsage.train.records import read_any
 
-    items = read_any(input_path)
+    with _stages("stats") as stages, stages.stage("read"):
+        items = read_any(input_path)
     out: dict[str, Any] = {"n": len(items)}
     for attr in ("source", "language", "license"):
         out[attr] = dict(Counter(getattr(it, attr) for it in items))
@@ -222,8 +261,11 @@ def contamination(task: str, data_path: str | None, corpus: tuple[str, ...], ngr
     from medsage.rubric.contamination import benchmark_items, corpus_texts, overlap
     from medsage.runner import get_task
 
-    items = benchmark_items(get_task(task), data_path)
-    result = overlap(items, corpus_texts(corpus), n=ngram, threshold=threshold)
+    with _stages("contamination", {"corpus": "documents"}) as stages:
+        with stages.stage("read benchmark"):
+            items = benchmark_items(get_task(task), data_path)
+        with stages.stage("corpus", total=0) as docs:  # documents, count unknown up front
+            result = overlap(items, docs.iterate(corpus_texts(corpus)), n=ngram, threshold=threshold)
     result["task"] = task
     _write_report(report, result)
     if as_json:
@@ -233,3 +275,8 @@ def contamination(task: str, data_path: str | None, corpus: tuple[str, ...], ngr
                f"({result['corpus_docs']} documents, {ngram}-grams, threshold {threshold})")
     for row in result["flagged"][:20]:
         click.echo(f"  {row['id']}: {float(row['overlap']):.2f}")
+
+
+from medsage.cli.data_curate import curate_exams  # noqa: E402  (its own module, to keep this one small)
+
+data.add_command(curate_exams)

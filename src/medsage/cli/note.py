@@ -34,7 +34,8 @@ def note(transcript: str, lang: str, model: str, model_opts: tuple[str, ...], te
 
     Every sentence carries the transcript turns that support it; unsupported
     sentences are flagged, omitted facts listed, diagnosis codes suggested and
-    medications checked by the safety layer when it is installed.
+    medications checked by the safety layer when it is installed. Progress
+    (model calls with rate and ETA, then each stage's time) goes to stderr.
     Decision support for clinicians — verify before use.
     """
     from medsage.models.base import get_model
@@ -43,6 +44,7 @@ def note(transcript: str, lang: str, model: str, model_opts: tuple[str, ...], te
     from medsage.notes.grounding import GroundingConfig
     from medsage.notes.render import to_markdown
     from medsage.notes.service import NoteOptions, make_note, transcript_from_text
+    from medsage.progress import StageProgress
 
     if transcript == "-":
         tr = transcript_from_text(decode_bytes(sys.stdin.buffer.read(), "stdin"), lang=lang, source="stdin")
@@ -55,15 +57,16 @@ def note(transcript: str, lang: str, model: str, model_opts: tuple[str, ...], te
 
     from medsage.notes.schema import Note
 
-    async def go() -> Note:
+    async def go(stages: StageProgress) -> Note:
         llm = None if strategy == "extractive" else get_model(model, options(model_opts))
         try:
-            return await make_note(tr, llm, opts)
+            return await make_note(tr, llm, opts, progress=stages)
         finally:
             if llm is not None:
                 await llm.aclose()
 
-    result = run(go())
+    with StageProgress("note", units={"draft": "model calls", "grounding": "sections"}, min_s=1.0) as stages:
+        result = run(go(stages))
     if as_json:
         echo_json({**result.to_dict(), "transcript": tr.to_dict()})
     else:

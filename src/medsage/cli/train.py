@@ -30,20 +30,34 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _run(method: str, config_path: str | None, flags: dict[str, Any]) -> None:
+    """Run ``sft``/``dpo`` with progress on stderr (stages, optimiser steps with rate, ETA and loss)
+    and the run summary as JSON on stdout.
+    """
+    from medsage.progress import StageProgress
+    from medsage.train import trainer
+    from medsage.train.config import load_config
+
+    cfg = load_config(config_path, flags)
+    with StageProgress(f"train {method}", units={"steps": "steps", "eval": "batches"}) as stages:
+        summary = (trainer.run_sft if method == "sft" else trainer.run_dpo)(cfg, progress=stages)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+
+
 @click.group()
 def train() -> None:
-    """Fine-tune an open model on curated medical data (LoRA SFT, then DPO)."""
+    """Fine-tune an open model on curated medical data (LoRA SFT, then DPO).
+
+    Progress (model load, optimiser steps with rate, ETA and loss, save) goes to stderr;
+    the run summary is JSON on stdout.
+    """
 
 
 @train.command()
 @_options
 def sft(config_path: str | None, **flags: Any) -> None:
     """Supervised LoRA fine-tuning on chat-format records."""
-    from medsage.train.config import load_config
-    from medsage.train.trainer import run_sft
-
-    summary = run_sft(load_config(config_path, flags))
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    _run("sft", config_path, flags)
 
 
 @train.command()
@@ -52,11 +66,7 @@ def sft(config_path: str | None, **flags: Any) -> None:
 @click.option("--beta", type=float, help="DPO beta (default 0.1).")
 def dpo(config_path: str | None, **flags: Any) -> None:
     """Direct preference optimisation on chosen/rejected pairs."""
-    from medsage.train.config import load_config
-    from medsage.train.trainer import run_dpo
-
-    summary = run_dpo(load_config(config_path, flags))
-    click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    _run("dpo", config_path, flags)
 
 
 @train.command()

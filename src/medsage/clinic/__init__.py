@@ -1,0 +1,1 @@
+"""Clinical pipelines: retrieval, domain knowledge, consultation, routing, safety, notes."""

@@ -6,7 +6,8 @@ it. Similarity is BM25 over question + option text (jieba words for Chinese, ste
 English — :mod:`medsage.kb.text`), so a bank of ten thousand items indexes in seconds.
 
 A bank file is any exam task's data file. ``TASK:PATH`` names the task; a bare path is
-read by the first exam task whose loader accepts at least 90 % of its rows.
+read by the first exam task whose loader accepts at least 90 % of its rows
+(:func:`medsage.tasks.exams.detect.detect_exam_file`, the one format detector).
 
 Honesty: bank items that contain the question being answered — the 13-gram /
 MinHash rule of ``medsage data decontam`` (:class:`medsage.train.decontam.OverlapFinder`)
@@ -21,16 +22,13 @@ from pathlib import Path
 
 from medsage.errors import DataError, MedsageError
 from medsage.kb.sparse import SparseIndex
-from medsage.kb.text import detect_language
+from medsage.lang import detect_language
 from medsage.runner import get_task
+from medsage.tasks.exams.detect import MIN_VALID, accepts, detect_exam_file
 from medsage.train.decontam import OverlapFinder
 from medsage.types import Sample
 
 log = logging.getLogger(__name__)
-
-# Exam tasks tried, in order, on a bank file given without a task name.
-BANK_TASKS = ("medqa_mcmle", "cnmleqa", "cmb_exam", "medmcqa", "cmexam", "cmmlu_medical", "mmlu_medical")
-MIN_VALID = 0.9
 
 
 @dataclass(frozen=True)
@@ -56,24 +54,27 @@ def load_bank_file(spec: str) -> tuple[str, list[Sample]]:
         DataError: the file is missing, empty, or no exam reader accepts it.
     """
     task_name, sep, path = spec.partition(":")
-    if sep and len(task_name) > 1 and not Path(spec).exists():
-        names = [task_name]
-    else:
-        names, path = list(BANK_TASKS), spec
+    named = bool(sep and len(task_name) > 1 and not Path(spec).exists())
+    if not named:
+        path = spec
     if not Path(path).is_file():
         raise DataError(f"bank {path}: no such file")
-    tried: list[str] = []
-    for name in names:
+    if named:
         try:
-            result = get_task(name).load(data=path)
+            result = get_task(task_name).load(data=path)
         except MedsageError as exc:
-            tried.append(f"{name} ({exc})")
-            continue
-        total = len(result.samples) + len(result.problems)
-        if result.samples and len(result.samples) >= MIN_VALID * total:
-            return name, [_with_language(s) for s in result.samples if s.target in s.choices]
-        tried.append(f"{name} ({len(result.samples)} of {total} rows usable)")
-    raise DataError(f"bank {path}: not an exam file any reader accepts; tried {'; '.join(tried)}")
+            raise DataError(f"bank {path}: not an exam file any reader accepts; tried {task_name} ({exc})") from exc
+        if not accepts(result, MIN_VALID):
+            total = len(result.samples) + len(result.problems)
+            raise DataError(f"bank {path}: not an exam file any reader accepts; tried {task_name} "
+                            f"({len(result.samples)} of {total} rows usable)")
+    else:
+        try:
+            found = detect_exam_file(path)
+        except DataError as exc:
+            raise DataError(f"bank {exc}") from None
+        task_name, result = found.reader, found.result
+    return task_name, [_with_language(s) for s in result.samples if s.target in s.choices]
 
 
 def _with_language(sample: Sample) -> Sample:

@@ -19,16 +19,15 @@ affected; their findings are still recorded.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from medsage.lang import detect_language
 from medsage.types import CaseState, Finding
 
 #: The arguments ``medsage safety check`` passes to :func:`medsage.safety.check`.
 INPUT_CHECK: dict[str, Any] = {"run_triage": True, "run_policy": True}
 _ORDER = {"annotate": 0, "warn": 1, "block": 2}
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def input_text(state: CaseState) -> str:
@@ -113,7 +112,7 @@ def carry(state: CaseState, text: str | None = None, context: Any = None, mark_t
     extras["input_safety"] = block
     new_text = out.text
     if mark_text and not state.sample.choices:
-        zh = len(_CJK.findall(text)) > len(re.findall(r"[A-Za-z]", text)) * 0.6
+        zh = detect_language(text) == "zh"
         head: list[str] = []
         if block["guidance"] and block["guidance"] not in new_text:
             head.append(block["guidance"])

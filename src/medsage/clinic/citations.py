@@ -32,8 +32,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from medsage.kb.text import detect_language, tokenize
+from medsage.kb.text import tokenize
 from medsage.kb.types import Chunk
+from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.types import GenerateConfig, Message
 
@@ -146,7 +147,7 @@ def semantic_support(claim: str, source: str, cache: dict[str, Any] | None = Non
     ``cache`` (source text -> passage vector) avoids embedding a chunk twice.
     """
     try:
-        from medsage.kb.dense import embed_passages, embed_query
+        from medsage.embed import embed_passages, embed_query
 
         vec = cache.get(source) if cache is not None else None
         if vec is None:

@@ -38,13 +38,13 @@ from medsage.clinic.consult_support import (
     AgentReply,
     call_agent,
     case_caveats,
-    detect_language,
     kb_evidence,
     safety_review,
 )
 from medsage.errors import SpecError
+from medsage.lang import identify_language
 from medsage.models.base import Model
-from medsage.pipeline import Pipeline
+from medsage.pipeline import Pipeline, Procedure
 from medsage.route.departments import DepartmentMatch, recruit
 from medsage.scoring.extract import extract_choice
 from medsage.types import (
@@ -105,7 +105,7 @@ def read_case(state: CaseState) -> Case:
     if len(choices) < 2:
         choices = {}
     text = user or question
-    lang = state.sample.metadata.get("language") or detect_language(question or text)
+    lang = state.sample.metadata.get("language") or identify_language(question or text)
     lang = str(lang)
     prompt_lang = lang if lang in PROMPT_LANGUAGES else "en"
     return Case(text, question or text, choices, lang, prompt_lang, case_caveats(question or text))
@@ -146,11 +146,11 @@ class ConsultPipeline(Pipeline):
         self.name = f"consult-{self.mode}:{model.name}"
 
     async def run(self, state: CaseState) -> CaseState:
-        if state.sample.metadata.get("osce"):
-            from medsage.clinic.agentclinic import run_osce
-
-            return await run_osce(self, state)
         return await self.consult(state)
+
+    async def encounter(self, state: CaseState, procedure: Procedure) -> CaseState:
+        """Run a task's procedure with this team and the base model as the doctor."""
+        return await procedure(state, self, self.model, self.options)
 
     async def consult(self, state: CaseState, trace: list[dict[str, Any]] | None = None) -> CaseState:
         """Run the consultation on ``state`` and return it with output, trace and findings."""

@@ -1,15 +1,13 @@
 """Helpers shared by the consultation, routing and simulated-patient pipelines.
 
-Language detection, case-record sanity checks (no findings, contradictions),
+Case-record sanity checks (no findings, contradictions),
 a bounded agent call (timeout, empty reply, loop detection, usage accounting),
-optional knowledge-base evidence and the optional safety review.
+knowledge-base evidence and the safety review.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 import re
 import time
@@ -21,33 +19,6 @@ from medsage.types import Finding, GenerateConfig, Message, Usage
 
 log = logging.getLogger(__name__)
 PROMPT_LANGUAGES = ("en", "zh")
-_STOP = {
-    "fr": {"le", "la", "les", "des", "est", "avec", "une", "douleur", "patient", "depuis", "et"},
-    "es": {"el", "los", "las", "con", "una", "dolor", "paciente", "desde", "y", "años"},
-    "de": {"der", "die", "und", "mit", "ist", "seit", "schmerzen", "patient", "eine", "jahre"},
-}
-
-
-def detect_language(text: str) -> str:
-    """``zh``, ``en``, or another language code/``other`` (best effort, for prompt choice)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return "en"
-    cjk = sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff")
-    if cjk > len(letters) * 0.1:
-        return "zh"
-    if sum(1 for ch in letters if ch.isascii()) < len(letters) * 0.7:
-        return "other"
-    words = re.findall(r"[a-zäöüßéèàáíóúñç]+", text.lower())
-    best, hits = "en", 0
-    for lang, stop in _STOP.items():
-        n = sum(1 for w in words if w in stop)
-        if n > hits:
-            best, hits = lang, n
-    en_hits = sum(1 for w in words if w in {"the", "and", "with", "of", "is", "a", "year", "old", "her", "his"})
-    return best if hits > max(2, en_hits) else "en"
-
-
 _FEVER = re.compile(r"(\d{2}(?:\.\d)?)\s*(?:°\s*C|℃)", re.IGNORECASE)
 _CONTRA_RULES: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
     (re.compile(r"\b(?:man|male|boy|gentleman)\b", re.I),
@@ -160,11 +131,10 @@ def kb_evidence(kb_path: str, query: str, k: int) -> tuple[list[dict[str, Any]],
     Returns (evidence, problem): evidence dicts with n/doc_id/title/url/snippet/source,
     and a note when the knowledge base is unavailable (the consultation goes on without it).
     """
-    if importlib.util.find_spec("medsage.kb") is None:
-        return [], "knowledge base support (medsage.kb) is not installed"
+    from medsage.kb import KnowledgeBase
+
     try:
-        kb_mod = importlib.import_module("medsage.kb")
-        hits = kb_mod.KnowledgeBase(kb_path).search(query[:2000], k=k)
+        hits = KnowledgeBase(kb_path).search(query[:2000], k=k)
     except Exception as exc:  # any KB failure degrades to "no evidence", recorded in the trace
         return [], f"knowledge base unavailable: {exc}"
     evidence = []
@@ -178,22 +148,14 @@ def kb_evidence(kb_path: str, query: str, k: int) -> tuple[list[dict[str, Any]],
 def safety_review(text: str, context: str, lang: str) -> tuple[list[Finding], bool, dict[str, Any]]:
     """Run ``medsage.safety.check`` on a final plan, failing closed.
 
-    Returns (findings, blocked, trace entry). When the module is missing the
-    entry says so; when the check itself fails, the plan is treated as blocked.
+    Returns (findings, blocked, trace entry). When the check itself fails, the plan
+    is treated as blocked.
     """
-    unavailable = {"agent": "safety", "role": "safety", "available": False,
-                   "content": "safety check unavailable (medsage.safety not installed)"}
-    if importlib.util.find_spec("medsage.safety") is None:
-        return [], False, unavailable
-    try:
-        safety = importlib.import_module("medsage.safety")
-    except ImportError as exc:
-        return [], False, {**unavailable, "content": f"safety check unavailable ({exc})"}
-    if not callable(getattr(safety, "check", None)):
-        return [], False, {**unavailable, "content": "safety check unavailable (medsage.safety has no check())"}
+    from medsage.safety import check
+
     try:
         # the case text is not a structured patient context (age/sex/eGFR …): pass none
-        report = safety.check(text, context=None, lang=lang if lang in PROMPT_LANGUAGES else "auto")
+        report = check(text, context=None, lang=lang if lang in PROMPT_LANGUAGES else "auto")
     except Exception as exc:  # fail closed: an unchecked plan is not passed silently
         finding = Finding(type="safety_error", severity="high", message=f"safety check failed: {exc}",
                           action="block")

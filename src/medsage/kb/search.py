@@ -30,7 +30,9 @@ from medsage.kb.backend import (
 )
 from medsage.kb.backend import clean_query as _clean
 from medsage.kb.chunktable import ChunkTable
+from medsage.kb.crosslingual import english_for
 from medsage.kb.types import Chunk, Hit
+from medsage.registry import kb_backends
 
 __all__ = ["MAX_DENSE_QUERY_CHARS", "MAX_K", "MAX_QUERY_CHARS", "MODES", "KnowledgeBase", "clean_query"]
 MEDIAN_SAMPLE = 4096  # rows per language for the median cosine when searching through ANN
@@ -71,9 +73,8 @@ class KnowledgeBase:
 
     def __new__(cls, path: str | Path) -> Any:
         if cls is KnowledgeBase and is_milvus_uri(path):
-            from medsage.kb.milvus import MilvusKB
-
-            return MilvusKB(str(path))
+            # the Milvus store needs the optional ``milvus`` extra: loaded only here, by name
+            return kb_backends.get("milvus")(str(path))
         return super().__new__(cls)
 
     def __init__(self, path: str | Path) -> None:
@@ -225,6 +226,7 @@ class KnowledgeBase:
         languages: Iterable[str] | None = None,
         depth: int = 50,
         licences: Iterable[str] | None = None,
+        translate: bool | str = True,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``.
 
@@ -237,6 +239,10 @@ class KnowledgeBase:
             languages: Keep only chunks in these languages (``en``, ``zh``).
             depth: How many candidates each retriever contributes to the fusion.
             licences: Keep only chunks under these licences.
+            translate: For a Chinese query on a KB with English chunks, also search with the
+                English rendering of its medical terms (:mod:`medsage.kb.crosslingual`);
+                False turns that off, a string is an English translation of ``query`` made
+                elsewhere (e.g. by a model) to use instead.
 
         Raises:
             DataError: for an empty query or a knowledge base without embeddings in dense mode.
@@ -246,7 +252,8 @@ class KnowledgeBase:
         text, _ = clean_query(query)
         if mode == "dense" and not self.has_dense:
             self.dense  # noqa: B018 - raises the DataError that explains it
-        return fused_search(self, text, k, mode, Filters.of(sources, languages, licences), depth)
+        english = english_for(text, self.languages(), translate)
+        return fused_search(self, text, k, mode, Filters.of(sources, languages, licences), depth, english)
 
     def stats(self) -> dict[str, Any]:
         """Counts by source and language, sizes on disk, and the manifest's settings."""

@@ -1,4 +1,4 @@
-"""Language detection and tokenisation for the sparse index and support scoring.
+"""Tokenisation for the sparse index and support scoring (language: :mod:`medsage.lang`).
 
 Chinese is segmented with ``jieba`` (search mode, so compound words also yield their
 parts); English is lower-cased, stop-word filtered and Snowball-stemmed (PyStemmer).
@@ -18,19 +18,6 @@ _ZH_STOP = frozenset(
     ["的", "了", "和", "是", "在", "有", "与", "及", "或", "等", "对", "中", "为", "也", "就", "都", "而", "被", "这", "那", "其", "之", "于", "以", "上", "下", "我", "你", "他", "她", "它", "们", "吗", "呢", "吧", "啊", "什么", "怎么", "如何", "哪些", "是否", "可以", "会", "能", "要", "应该", "一个", "一种", "一些", "这个", "那个", "因为", "所以", "如果", "但是"]
 )
 log = logging.getLogger(__name__)
-
-
-def cjk_ratio(text: str) -> float:
-    """Share of non-space characters that are CJK ideographs."""
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 0.0
-    return sum(1 for c in chars if _CJK.match(c)) / len(chars)
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when at least 15 % of the (first 2,000) characters are CJK, else ``en``."""
-    return "zh" if cjk_ratio(text[:2000]) >= 0.15 else "en"
 
 
 @lru_cache(maxsize=1)

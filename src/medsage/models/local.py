@@ -48,7 +48,7 @@ def resolve_gguf(name: str) -> Path:
         package, filename, pip = ALIASES[name]
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise MissingExtraError(package.replace("_", "-"), "local", f"the '{name}' model ({pip})")
+            raise MissingExtraError(package.replace("_", "-"), "", f"the '{name}' model", command=pip)
         path = Path(list(spec.submodule_search_locations)[0]) / filename
         if not path.is_file():
             raise SpecError(f"{path}: model file missing from package {package}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError, SpecError
+from medsage.lang import detect_language
 from medsage.models.base import Model, ModelSpec
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
 
@@ -83,7 +84,7 @@ class MockModel(Model):
             if not letters:
                 return "I don't know."
             pick = letters[_hash(prompt, self.seed) % len(letters)]
-            return f"答案：{pick}" if _is_zh(prompt) else f"The answer is {pick}."
+            return f"答案：{pick}" if detect_language(prompt) == "zh" else f"The answer is {pick}."
         for i, item in enumerate(self._script):
             if isinstance(item, dict):
                 if str(item.get("contains", "")) in prompt:
@@ -115,10 +116,6 @@ def _letters(prompt: str) -> list[str]:
 
 def _hash(text: str, seed: int) -> int:
     return int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:12], 16)
-
-
-def _is_zh(text: str) -> bool:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") > len(text) * 0.1
 
 
 def _letter_logprobs(prompt: str, text: str, seed: int) -> dict[str, float]:

@@ -103,9 +103,11 @@ class OpenAIModel(Model):
             kw["top_logprobs"] = min(config.top_logprobs, 20)
         return kw
 
-    async def _call(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
-        """Send one request, retrying 429/5xx/timeouts with backoff and, in a fleet,
-        failing over to another endpoint; at most ``max_retries + endpoints`` tries."""
+    async def _call(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:  # noqa: C901, PLR0912 - split pending (#21)
+        """Send one request, retrying 429/5xx/timeouts with backoff.
+
+        In a fleet it fails over to another endpoint; at most ``max_retries + endpoints`` tries.
+        """
         oa = self._openai
         fleet = self.fleet
         many = len(fleet) > 1

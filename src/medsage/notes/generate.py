@@ -22,6 +22,7 @@ from medsage.notes.extractive import extract_sections
 from medsage.notes.templates import Section, Template
 from medsage.notes.text import tokens
 from medsage.notes.transcript import Transcript
+from medsage.progress import StageCallback
 from medsage.types import GenerateConfig, Message, Usage
 
 log = logging.getLogger(__name__)
@@ -66,13 +67,19 @@ class Draft:
 
 
 async def draft_note(transcript: Transcript, template: Template, model: Model | None,
-                     cfg: DraftConfig | None = None) -> Draft:
-    """Draft every template section for ``transcript``."""
+                     cfg: DraftConfig | None = None, progress: StageCallback | None = None) -> Draft:
+    """Draft every template section for ``transcript``.
+
+    ``progress`` gets ``("draft", calls done, calls planned)`` (``total`` 1 for the extractive draft).
+    """
     cfg = cfg or DraftConfig()
     start = time.perf_counter()
+    report = progress or _no_progress
     if cfg.strategy == "extractive" or model is None:
+        report("draft", 0, 1)
         draft = Draft(sections=extract_sections(transcript, template))
         draft.seconds = time.perf_counter() - start
+        report("draft", 1, 1)
         return draft
     lang = transcript.lang
     chunks = chunk_transcript(transcript, cfg.chunk_tokens)
@@ -84,8 +91,11 @@ async def draft_note(transcript: Transcript, template: Template, model: Model | 
             f"transcript too long for the call budget: only the first {room} of {len(chunks)} sections "
             f"(up to turn {covered}) were summarised; raise max_calls to cover the rest")
         chunks = chunks[:room]
+    planned = len(chunks) + len(template.sections)
+    report("draft", 0, planned)
     for chunk in chunks:
         text = await _call(model, prompts.map_prompt(chunk.text, lang), lang, cfg.map_tokens, draft)
+        report("draft", draft.calls, planned)
         draft.facts.extend(parse_facts(text))
     if not draft.facts:
         draft.warnings.append("the model extracted no facts from the transcript")
@@ -94,9 +104,14 @@ async def draft_note(transcript: Transcript, template: Template, model: Model | 
         if len(facts) < len(draft.facts) and estimate_tokens(" ".join(draft.facts)) > cfg.facts_tokens:
             log.debug("section %s: %d of %d facts fit", section.id, len(facts), len(draft.facts))
         text = await _call(model, prompts.section_prompt(section, facts, lang), lang, cfg.section_tokens, draft)
+        report("draft", draft.calls, planned)
         draft.sections[section.id] = clean_section(text, section, lang)
     draft.seconds = time.perf_counter() - start
     return draft
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
 
 
 async def _call(model: Model, prompt: str, lang: str, max_tokens: int, draft: Draft) -> str:

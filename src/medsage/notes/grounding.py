@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from medsage.notes import embed
+from medsage import embed
 from medsage.notes.lexicon import find_concepts
 from medsage.notes.schema import NoteSentence, Omission
 from medsage.notes.text import char_bigrams, tokens
@@ -59,7 +59,8 @@ class GroundingConfig:
     @property
     def cutoff(self) -> float:
         """The threshold in use: calibrated on ACI-Bench valid (see benchmarks/notes/README.md),
-        0.4 for lexical-only and 0.5 with embeddings."""
+        0.4 for lexical-only and 0.5 with embeddings.
+        """
         if self.threshold is not None:
             return self.threshold
         return 0.5 if self.use_embeddings else 0.4

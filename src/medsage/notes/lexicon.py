@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from medsage.textnorm import normalise
+from medsage.lang import normalise
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +55,13 @@ def _load_json(lang: str) -> dict[str, list[list[str]]]:
 
 
 def _safety_drugs() -> list[list[str]]:
-    """Drug names from medsage.safety's dictionary, if that module provides one."""
-    import importlib.util
+    """Drug names from :mod:`medsage.safety`'s dictionary.
 
-    if importlib.util.find_spec("medsage.safety") is None:
-        return []
-    try:
-        import medsage.safety as safety
+    Short or coded names ("ASA", "6-MP") that collide with words are left out.
+    """
+    from medsage.safety import drug_names
 
-        names = getattr(safety, "drug_names", None)
-        if callable(names):  # skip short or coded names ("ASA", "6-MP") that collide with words
-            return [[str(n).lower()] for n in names()
-                    if len(str(n)) >= 4 and str(n).replace(" ", "").isalpha()]
-    except Exception as exc:  # the safety module is optional and developed separately
-        log.debug("safety drug dictionary unavailable: %s", exc)
-    return []
+    return [[str(n).lower()] for n in drug_names() if len(str(n)) >= 4 and str(n).replace(" ", "").isalpha()]
 
 
 @lru_cache(maxsize=4)
@@ -94,7 +86,7 @@ def get_lexicon(lang: str) -> Lexicon:
 def find_concepts(text: str, lang: str = "en") -> list[Mention]:
     """All lexicon concepts in ``text``, with a simple negation flag (NegEx-style).
 
-    Matching runs on the normalised copy (:func:`medsage.textnorm.normalise`); spans point
+    Matching runs on the normalised copy (:func:`medsage.lang.normalise`); spans point
     at the original characters.
     """
     lex = get_lexicon(lang)

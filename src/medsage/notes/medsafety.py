@@ -1,20 +1,18 @@
-"""Run the note's medication statements through :mod:`medsage.safety` when it is installed.
+"""Run the note's medication statements through :mod:`medsage.safety`.
 
-The result always says what happened: ``checked`` (with findings), ``no_medications``,
-``unavailable`` (the safety module is absent — nothing was checked) or ``error``.
-It never reports a pass it did not run.
+The result always says what happened: ``checked`` (with findings), ``no_medications``
+or ``error`` (the check failed: nothing was checked). It never reports a pass it did not run.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
+from medsage.lang import normalise
 from medsage.notes.lexicon import find_concepts
 from medsage.notes.schema import Note
 from medsage.notes.transcript import Transcript
-from medsage.textnorm import normalise
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +32,14 @@ def check_note(note: Note, transcript: Transcript) -> dict[str, Any]:
     meds = medication_sentences(note)
     if not meds:
         return {"status": "no_medications", "findings": []}
-    if importlib.util.find_spec("medsage.safety") is None:
-        return {"status": "unavailable", "findings": [],
-                "message": "medsage.safety is not installed: medications were NOT checked for "
-                           "interactions, doses or allergies", "checked_text": meds}
-    try:
-        from medsage.safety import check  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return {"status": "unavailable", "findings": [], "message": f"medsage.safety has no check(): {exc}",
-                "checked_text": meds}
+    from medsage.safety import check
+
     text = "\n".join(meds)
     context = "\n".join(f"{t.role}: {t.text}" for t in transcript.turns)
     try:
         # a plain-string context is read as free text (allergies, current medications). There
         # is no retry without it: a check that silently dropped the allergies would fail open.
-        report = check(text, context=context, lang=note.lang)  # type: ignore[arg-type]
+        report = check(text, context=context, lang=note.lang)
         if not hasattr(report, "to_dict"):
             raise TypeError(f"safety check returned {type(report).__name__}, not a report")
         data = report.to_dict()

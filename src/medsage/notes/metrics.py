@@ -1,5 +1,6 @@
 """Note metrics: ROUGE (word-level English, character-level Chinese), concept F1,
-section completeness and an edit-effort proxy ("estimated writing time saved")."""
+section completeness and an edit-effort proxy ("estimated writing time saved").
+"""
 
 from __future__ import annotations
 

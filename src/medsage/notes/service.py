@@ -16,6 +16,7 @@ from medsage.notes.schema import Note, NoteSection
 from medsage.notes.templates import load_template, restrict
 from medsage.notes.text import split_sentences
 from medsage.notes.transcript import Transcript, parse_text
+from medsage.progress import StageCallback
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,18 @@ class NoteOptions:
     sections: tuple[str, ...] = ()
 
 
-async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptions | None = None) -> Note:
+async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptions | None = None,
+                    progress: StageCallback | None = None) -> Note:
     """Draft, ground, code and safety-check a note for ``transcript``.
 
     The note's ``warnings`` list everything that could not be done (missing
     patient turns, inferred roles, truncated coverage, failed model calls, an
-    empty draft); an empty note is never returned silently.
+    empty draft); an empty note is never returned silently. ``progress`` gets
+    ``(stage, done, total)`` for the stages draft (model calls), grounding
+    (sections), omissions, codes and safety (:class:`medsage.progress.StageProgress`).
     """
     opts = opts or NoteOptions()
+    report = progress or (lambda stage, done, total: None)
     t0 = time.perf_counter()
     lang = transcript.lang if opts.lang in ("auto", "", None) else opts.lang
     if lang != transcript.lang:
@@ -69,30 +74,38 @@ async def make_note(transcript: Transcript, model: Model | None, opts: NoteOptio
                         "patient-reported history may be missing")
     if "doctor" not in roles:
         warnings.append("no doctor turns: examination, assessment and plan cannot come from the conversation")
-    draft = await draft_note(transcript, template, model, opts.draft)
+    draft = await draft_note(transcript, template, model, opts.draft, progress=progress)
     warnings += draft.warnings
     t1 = time.perf_counter()
     note = Note(template=template.id, lang=lang)
     dropped = 0
-    for sec in template.sections:
+    report("grounding", 0, len(template.sections))
+    for i, sec in enumerate(template.sections, 1):
         sentences = split_sentences(draft.sections.get(sec.id, ""))
         grounded = ground_sentences(sentences, transcript, opts.grounding)
         if opts.drop_unsupported:
             dropped += sum(1 for s in grounded if not s.supported)
             grounded = [s for s in grounded if s.supported]
         note.sections.append(NoteSection(sec.id, sec.title, grounded))
+        report("grounding", i, len(template.sections))
     t_ground = time.perf_counter() - t1
     if dropped:
         warnings.append(f"{dropped} unsupported sentence(s) removed from the draft")
     if not note.sentences:
         warnings.append("the draft has no content: the model produced nothing usable for any section")
+    report("omissions", 0, 1)
     note.omissions = find_omissions(note.plain_text(), transcript)
+    report("omissions", 1, 1)
     if opts.codes:
+        report("codes", 0, 1)
         codes, code_warn = suggest_codes({s.id: s.text for s in note.sections}, lang, opts.icd_table)
         note.codes, warnings = codes, warnings + code_warn
+        report("codes", 1, 1)
+    report("safety", 0, 1)
     note.safety = check_note(note, transcript) if opts.safety else {"status": "skipped", "findings": []}
     if opts.safety:  # the conversation itself, checked as `medsage safety check` would (red flags …)
         note.safety = with_input_safety(note.safety, "\n".join(t.text for t in transcript.turns))
+    report("safety", 1, 1)
     if note.safety.get("status") == "unavailable":
         warnings.append("medication safety check unavailable: medications were NOT checked "
                         f"({note.safety.get('message', '')})")

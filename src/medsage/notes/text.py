@@ -1,11 +1,10 @@
-"""Language detection, tokenisation and sentence splitting for English and Chinese."""
+"""Tokenisation and sentence splitting for English and Chinese (language: :mod:`medsage.lang`)."""
 
 from __future__ import annotations
 
 import re
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[./'][a-z0-9]+)*")
 _SENT_EN_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _SENT_ZH_RE = re.compile(r"(?<=[。！？；!?;])")
@@ -21,27 +20,6 @@ EN_STOPWORDS = frozenset(
     gonna think see let lets say said oh alright sure thing things kind sort little bit""".split()  # noqa: SIM905
 )
 ZH_STOPCHARS = frozenset("的了是在我你他她它们吗呢吧啊哦嗯就都也和与及或这那有个么什")
-
-
-def cjk_ratio(text: str) -> float:
-    """Share of CJK characters among the CJK + Latin letters of ``text`` (0 when none)."""
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    # A Chinese character carries about as much as a short English word (~4 letters).
-    total = cjk * 4 + latin
-    return (cjk * 4) / total if total else 0.0
-
-
-def detect_language(text: str) -> tuple[str, bool]:
-    """Return ``(lang, mixed)``: ``"zh"`` or ``"en"``, and whether both are substantial."""
-    ratio = cjk_ratio(text)
-    lang = "zh" if ratio >= 0.5 else "en"
-    return lang, 0.15 <= ratio <= 0.85
-
-
-def is_zh(text: str) -> bool:
-    """Whether ``text`` is mainly Chinese."""
-    return detect_language(text)[0] == "zh"
 
 
 def tokens(text: str, lang: str | None = None, *, stop: bool = False) -> list[str]:

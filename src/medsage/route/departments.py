@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from medsage.textnorm import normalise
+from medsage.lang import normalise
 
 GENERAL = "internal_medicine"
 

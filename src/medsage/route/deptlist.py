@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from medsage.errors import DataError
-from medsage.textnorm import normalise
+from medsage.lang import normalise
 
 MAX_LIST = 500
 MAX_NAME = 60

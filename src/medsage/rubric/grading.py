@@ -115,9 +115,11 @@ async def grade_response(
 class GraderPool:
     """Per-event-loop semaphores and cache wrappers for graders.
 
-    ``MEDSAGE_GRADER_CONCURRENCY`` bounds concurrent grader calls (default 32);
-    ``MEDSAGE_GRADER_CACHE`` is a SQLite path, or ``off`` to disable caching
-    (default ``<cache dir>/grader.sqlite``, see :func:`medsage.cache.default_cache_dir`).
+    ``MEDSAGE_GRADER_CONCURRENCY`` bounds concurrent grader calls (default 32). A grader
+    that comes as a :class:`~medsage.cache.CachedModel` (the runner wraps it according to
+    the run config's ``cache``) is used as it is; any other grader is cached in the user's
+    ``MEDSAGE_GRADER_CACHE`` (a SQLite path, or ``off``; default
+    ``<cache dir>/grader.sqlite``, see :func:`medsage.cache.default_cache_dir`).
     """
 
     def __init__(self) -> None:

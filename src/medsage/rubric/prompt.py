@@ -64,7 +64,8 @@ Return just the json object in markdown format. Do not include any other text in
 
 def format_conversation(messages: Sequence[Message], response: str) -> str:
     """Render the conversation plus the graded response as the reference does:
-    ``role: content`` turns joined by blank lines, the response last as ``assistant``."""
+    ``role: content`` turns joined by blank lines, the response last as ``assistant``.
+    """
     turns = [f"{m.role}: {m.content}" for m in messages]
     turns.append(f"assistant: {response}")
     return "\n\n".join(turns)

@@ -54,9 +54,3 @@ def parse_messages(raw: Any) -> tuple[list[Message], str | None]:
     if out[-1].role != "user":
         return [], "prompt does not end with a user message"
     return out, None
-
-
-def is_chinese(text: str) -> bool:
-    """True when more than 10 % of the characters are CJK ideographs."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return cjk > 0.1 * max(1, len(text))

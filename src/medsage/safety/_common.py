@@ -1,4 +1,4 @@
-"""Shared helpers of the safety layer: language, severities, findings, data files."""
+"""Shared helpers of the safety layer: severities, findings, data files (language: :mod:`medsage.lang`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ ACTIONS = ("annotate", "warn", "block")
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _ACT_RANK = {a: i for i, a in enumerate(ACTIONS)}
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
-_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 
 
 def sev_rank(severity: str) -> int:
@@ -26,22 +23,6 @@ def sev_rank(severity: str) -> int:
 
 def act_rank(action: str) -> int:
     return _ACT_RANK.get(action, 0)
-
-
-def detect_lang(text: str, lang: str = "auto") -> str:
-    """``zh`` or ``en``: ``lang`` if given, else by script (CJK characters vs Latin letters).
-
-    Mixed text counts as Chinese when it has at least 0.6 CJK characters per Latin
-    word (a Chinese note with English drug names stays Chinese).
-    """
-    if lang in ("zh", "en"):
-        return lang
-    sample = text[:20000]
-    cjk = len(_CJK_RE.findall(sample))
-    if cjk == 0:
-        return "en"
-    latin_words = len(_LATIN_WORD_RE.findall(sample))
-    return "zh" if cjk >= 0.6 * latin_words or cjk >= 40 else "en"
 
 
 def msg(lang: str, en: str, zh: str) -> str:

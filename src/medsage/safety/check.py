@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from medsage.safety._common import act_rank, detect_lang, finding, finding_to_dict, msg, sev_rank
+from medsage.lang import detect_language, normalise
+from medsage.safety._common import act_rank, finding, finding_to_dict, msg, sev_rank
 from medsage.safety.allergy import allergies_from_text, check_allergies
-from medsage.safety.context import PatientContext
+from medsage.safety.context import ContextMedication, PatientContext
 from medsage.safety.doses import check_doses
-from medsage.safety.drugs import DICTIONARY_SOURCE, Medication, extract, get_dictionary
+from medsage.safety.drugs import DICTIONARY_SOURCE, DrugEntry, Medication, extract, get_dictionary
 from medsage.safety.evasion import hidden_characters_finding, remap_finding
 from medsage.safety.interactions import (
     InteractionIndex,
@@ -30,8 +31,10 @@ from medsage.safety.interactions import (
 from medsage.safety.policy import PolicyResult, evaluate
 from medsage.safety.populations import check_populations
 from medsage.safety.triage import TriageResult, triage
-from medsage.textnorm import normalise
 from medsage.types import Finding
+
+if TYPE_CHECKING:
+    from medsage.safety.dose_parse import DoseInfo
 
 MAX_CHARS = 1_048_576
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
@@ -138,9 +141,17 @@ def _validate_text(text: Any, lang: str) -> tuple[str, list[Finding]]:
     return text, out
 
 
+class CheckAliases(TypedDict, total=False):
+    """Older keyword names :func:`check` still accepts."""
+
+    medications: list[str] | None
+    patient: PatientContext | dict[str, Any] | str | None
+    language: str | None
+
+
 def check(
-    text: str = "",
-    context: PatientContext | dict[str, Any] | None = None,
+    text: str | None = "",
+    context: PatientContext | dict[str, Any] | str | None = None,
     *,
     lang: str = "auto",
     meds: list[str] | None = None,
@@ -148,11 +159,12 @@ def check(
     index: InteractionIndex | None = None,
     run_triage: bool = True,
     run_policy: bool | None = None,
-    medications: list[str] | None = None,
-    patient: PatientContext | dict[str, Any] | None = None,
-    language: str | None = None,
+    **aliases: Unpack[CheckAliases],
 ) -> SafetyReport:
     """Run every safety check on ``text`` and/or ``context``.
+
+    A plain-string ``context`` (e.g. a conversation transcript) is read as free text:
+    allergies and medications stated in it join the patient context.
 
     Args:
         text: A question, draft answer, note or prescription list (any of EN/ZH/mixed).
@@ -166,12 +178,14 @@ def check(
         run_triage: Also triage the text for red flags.
         run_policy: Apply the harmful-request policy: True, False, or None (default) = only
             when the text looks like a request (a question or an instruction, not a note).
-        medications, patient, language: aliases of ``meds``, ``context`` and ``lang``.
+        **aliases: ``medications``, ``patient`` and ``language``: older names of ``meds``,
+            ``context`` and ``lang``.
 
-    A plain-string ``context`` (e.g. a conversation transcript) is read as free text:
-    allergies and medications stated in it join the patient context.
+    Returns:
+        The findings (most actionable first), the medications found and the sub-reports.
     """
     start = time.perf_counter()
+    medications, patient, language = aliases.get("medications"), aliases.get("patient"), aliases.get("language")
     if medications:
         meds = list(meds or []) + [str(m) for m in medications]
     if context is None and patient is not None:
@@ -181,19 +195,13 @@ def check(
     context_text = ""
     if isinstance(context, str):
         context_text, context = context, None
-    lang = detect_lang(text if isinstance(text, str) else "", lang)
+    lang = detect_language(text if isinstance(text, str) else "", lang)
     text, findings = _validate_text(text, lang)
-    lang = detect_lang(text, lang)
+    lang = detect_language(text, lang)
     ctx = PatientContext.coerce(context)
     if context_text:
         ctx = _context_from_text(ctx, context_text)
-    for problem in ctx.problems:
-        severe = any(w in problem for w in ("impossible", "must be", "contradictory", "implausible"))
-        findings.append(finding(
-            "context_invalid", "high" if severe else "low",
-            msg(lang, f"Patient context: {problem}.", f"患者信息有误：{problem}。"),
-            VALIDATION_SOURCE, None, "block" if "impossible" in problem or "must be" in problem else
-            ("warn" if severe else "annotate"), problem=problem))
+    findings.extend(_context_problems(ctx, lang))
     extra_meds = [m for m in (meds or []) if isinstance(m, str) and m.strip()]
     if not text.strip() and ctx.is_empty and not extra_meds and not ctx.problems and \
             not any(f.type == "invalid_input" for f in findings):
@@ -203,86 +211,28 @@ def check(
                 "没有可检查的内容：文本为空，且未提供患者信息或用药清单。"),
             VALIDATION_SOURCE, None, "block"))
     binary = any(f.type == "invalid_input" and f.severity == "high" for f in findings)
+    scan = bool(text) and not binary
     found: list[Medication] = []
     # every text matcher below runs on the normalised copy; spans are mapped back at the end
     clean, omap = normalise(text)
-    if text and not binary:
+    if scan:
         text_meds, text_findings = extract(text, lang=lang, weight_kg=ctx.weight_kg)
         found.extend(text_meds)
         findings.extend(text_findings)
         hidden = hidden_characters_finding(omap, [m.span for m in text_meds if m.span], lang)
         if hidden is not None:
             findings.append(hidden)
-    d = get_dictionary()
-    from medsage.safety.dose_parse import parse_dose
-
-    for cm in ctx.medications:
-        hit = d.lookup(cm.name)
-        if hit is None:
-            findings.append(finding(
-                "unknown_drug", "moderate",
-                msg(lang, f"Context medication '{cm.name}' is not in the drug dictionary: its interactions, doses "
-                          "and contraindications were NOT checked.",
-                    f"患者用药“{cm.name}”不在药物词典中：未能检查其相互作用、剂量和禁忌。"),
-                DICTIONARY_SOURCE, None, "warn", name=cm.name, source="context"))
-            continue
-        entry, kind, score = hit
-        dose = None
-        if cm.dose is not None or cm.frequency or cm.unit:
-            spec = " ".join(str(x) for x in (f"{cm.dose:g}" if cm.dose is not None else "", cm.unit or "",
-                                             cm.route or "", cm.frequency or "") if x)
-            dose = parse_dose(" " + spec, weight_kg=ctx.weight_kg)
-            if dose is not None and dose.problems:
-                findings.append(finding(
-                    "dose_unparsed", "moderate",
-                    msg(lang, f"Dose of context medication {entry.display} '{spec}' could not be interpreted "
-                              f"({'; '.join(dose.problems)}).",
-                        f"患者用药{entry.label('zh')}剂量“{spec}”无法解析。"),
-                    "medsage dose parser", None, "warn", drug=entry.id))
-            elif dose is None:
-                findings.append(finding(
-                    "dose_unparsed", "moderate",
-                    msg(lang, f"Dose of context medication {entry.display} '{spec}' could not be interpreted.",
-                        f"患者用药{entry.label('zh')}剂量“{spec}”无法解析。"),
-                    "medsage dose parser", None, "warn", drug=entry.id))
-            if dose is not None:
-                dose = replace(dose, span=None)
-        found.append(Medication(
-            drug_id=entry.id, name=entry.display, text=cm.name, span=None, source="context",
-            match="fuzzy" if kind == "fuzzy" else kind, score=score, dose=dose,
-            classes=tuple(sorted(entry.classes)), zh=entry.zh))
-        if kind == "fuzzy":
-            findings.append(finding(
-                "drug_name_uncertain", "low",
-                msg(lang, f"Context medication '{cm.name}' was read as {entry.display}; confirm the drug.",
-                    f"患者用药“{cm.name}”按{entry.label('zh')}处理；请核实药名。"),
-                DICTIONARY_SOURCE, None, "annotate", drug=entry.id))
-    for raw in extra_meds:
-        sub_meds, sub_findings = extract(raw, lang=lang, weight_kg=ctx.weight_kg, source="meds")
-        if not sub_meds:
-            findings.append(finding(
-                "unknown_drug", "moderate",
-                msg(lang, f"Medication '{raw}' is not in the drug dictionary: it was NOT checked.",
-                    f"药物“{raw}”不在药物词典中：未进行检查。"),
-                DICTIONARY_SOURCE, None, "warn", name=raw, source="meds"))
-        found.extend(replace(m, span=None) for m in sub_meds)
-        findings.extend(replace(f, span=None) for f in sub_findings)
+    for part in (_context_medications(ctx, lang), _listed_medications(extra_meds, ctx, lang)):
+        found.extend(part[0])
+        findings.extend(part[1])
     # clinical checks
     if ddinter and index is None:
         index = builtin_index().merged(load_ddinter(ddinter))
-    findings.extend(check_interactions(found, lang=lang, index=index))
-    findings.extend(check_doses(found, ctx, lang=lang))
-    allergies = list(ctx.allergies)
-    if text and not binary:
-        allergies += [a for a in allergies_from_text(clean) if a not in allergies]
-    if allergies:
-        findings.extend(check_allergies(found, allergies, lang=lang))
-    findings.extend(check_populations(found, ctx, lang=lang))
-    tri = None
-    pol = None
+    findings.extend(_clinical_findings(found, ctx, clean if scan else "", lang, index))
+    tri = pol = None
     if run_policy is None:
         run_policy = looks_like_request(clean)
-    if text and not binary:
+    if scan:
         # policy and triage run on the clean copy: their spans move onto the original text
         if run_policy:
             pol = evaluate(clean, lang=lang)
@@ -298,6 +248,103 @@ def check(
                           context=ctx, checked_chars=len(text))
     report.elapsed_ms = (time.perf_counter() - start) * 1000
     return report
+
+
+def _context_problems(ctx: PatientContext, lang: str) -> list[Finding]:
+    """One finding per problem found while reading the patient context."""
+    out = []
+    for problem in ctx.problems:
+        severe = any(w in problem for w in ("impossible", "must be", "contradictory", "implausible"))
+        out.append(finding(
+            "context_invalid", "high" if severe else "low",
+            msg(lang, f"Patient context: {problem}.", f"患者信息有误：{problem}。"),
+            VALIDATION_SOURCE, None, "block" if "impossible" in problem or "must be" in problem else
+            ("warn" if severe else "annotate"), problem=problem))
+    return out
+
+
+def _context_medications(ctx: PatientContext, lang: str) -> tuple[list[Medication], list[Finding]]:
+    """The patient context's medications looked up in the dictionary, with their doses parsed."""
+    d = get_dictionary()
+    found: list[Medication] = []
+    findings: list[Finding] = []
+    for cm in ctx.medications:
+        hit = d.lookup(cm.name)
+        if hit is None:
+            findings.append(finding(
+                "unknown_drug", "moderate",
+                msg(lang, f"Context medication '{cm.name}' is not in the drug dictionary: its interactions, doses "
+                          "and contraindications were NOT checked.",
+                    f"患者用药“{cm.name}”不在药物词典中：未能检查其相互作用、剂量和禁忌。"),
+                DICTIONARY_SOURCE, None, "warn", name=cm.name, source="context"))
+            continue
+        entry, kind, score = hit
+        dose = None
+        if cm.dose is not None or cm.frequency or cm.unit:
+            dose, problem = _context_dose(cm, entry, ctx.weight_kg, lang)
+            findings.extend(problem)
+        found.append(Medication(
+            drug_id=entry.id, name=entry.display, text=cm.name, span=None, source="context",
+            match="fuzzy" if kind == "fuzzy" else kind, score=score, dose=dose,
+            classes=tuple(sorted(entry.classes)), zh=entry.zh))
+        if kind == "fuzzy":
+            findings.append(finding(
+                "drug_name_uncertain", "low",
+                msg(lang, f"Context medication '{cm.name}' was read as {entry.display}; confirm the drug.",
+                    f"患者用药“{cm.name}”按{entry.label('zh')}处理；请核实药名。"),
+                DICTIONARY_SOURCE, None, "annotate", drug=entry.id))
+    return found, findings
+
+
+def _context_dose(cm: ContextMedication, entry: DrugEntry, weight_kg: float | None,
+                  lang: str) -> tuple[DoseInfo | None, list[Finding]]:
+    """Parse a context medication's structured dose; a finding when it cannot be read."""
+    from medsage.safety.dose_parse import parse_dose
+
+    spec = " ".join(str(x) for x in (f"{cm.dose:g}" if cm.dose is not None else "", cm.unit or "",
+                                     cm.route or "", cm.frequency or "") if x)
+    dose = parse_dose(" " + spec, weight_kg=weight_kg)
+    if dose is not None and not dose.problems:
+        return replace(dose, span=None), []
+    why = f" ({'; '.join(dose.problems)})" if dose is not None else ""
+    problem = finding(
+        "dose_unparsed", "moderate",
+        msg(lang, f"Dose of context medication {entry.display} '{spec}' could not be interpreted{why}.",
+            f"患者用药{entry.label('zh')}剂量“{spec}”无法解析。"),
+        "medsage dose parser", None, "warn", drug=entry.id)
+    return (replace(dose, span=None) if dose is not None else None), [problem]
+
+
+def _listed_medications(extra_meds: list[str], ctx: PatientContext,
+                        lang: str) -> tuple[list[Medication], list[Finding]]:
+    """Medications given as a separate list (``meds``): no spans, since they are not in the text."""
+    found: list[Medication] = []
+    findings: list[Finding] = []
+    for raw in extra_meds:
+        sub_meds, sub_findings = extract(raw, lang=lang, weight_kg=ctx.weight_kg, source="meds")
+        if not sub_meds:
+            findings.append(finding(
+                "unknown_drug", "moderate",
+                msg(lang, f"Medication '{raw}' is not in the drug dictionary: it was NOT checked.",
+                    f"药物“{raw}”不在药物词典中：未进行检查。"),
+                DICTIONARY_SOURCE, None, "warn", name=raw, source="meds"))
+        found.extend(replace(m, span=None) for m in sub_meds)
+        findings.extend(replace(f, span=None) for f in sub_findings)
+    return found, findings
+
+
+def _clinical_findings(found: list[Medication], ctx: PatientContext, clean: str, lang: str,
+                       index: InteractionIndex | None) -> list[Finding]:
+    """Interactions, doses, allergies (context and ``clean`` text) and population cautions."""
+    out = list(check_interactions(found, lang=lang, index=index))
+    out.extend(check_doses(found, ctx, lang=lang))
+    allergies = list(ctx.allergies)
+    if clean:
+        allergies += [a for a in allergies_from_text(clean) if a not in allergies]
+    if allergies:
+        out.extend(check_allergies(found, allergies, lang=lang))
+    out.extend(check_populations(found, ctx, lang=lang))
+    return out
 
 
 _REQUEST_RE = re.compile(
@@ -316,10 +363,6 @@ def looks_like_request(text: str) -> bool:
 
 def _context_from_text(ctx: PatientContext, text: str) -> PatientContext:
     """Allergies and (non-negated) medications stated in a free-text context."""
-    from dataclasses import replace
-
-    from medsage.safety.context import ContextMedication
-
     allergies = list(ctx.allergies) + [a for a in allergies_from_text(normalise(text)[0])
                                        if a not in ctx.allergies]
     meds = list(ctx.medications)

@@ -124,7 +124,7 @@ class PatientContext:
         return cls(problems=(f"context must be an object, got {type(value).__name__}",))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PatientContext:
+    def from_dict(cls, data: dict[str, Any]) -> PatientContext:  # noqa: C901, PLR0912, PLR0915 - split pending (#21)
         """Read a context from a dict (JSON); invalid values become ``problems``."""
         problems: list[str] = []
         known = {"age", "age_years", "age_months", "sex", "gender", "weight", "weight_kg", "pregnant",

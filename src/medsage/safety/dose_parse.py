@@ -255,7 +255,7 @@ def _concentration_dose(text: str) -> tuple[float, tuple[int, int]] | None:
     return mg / per * v, (m.start(), m.end() + vol.end())
 
 
-def _finish(value: float | None, unit_alias: str, span: tuple[int, int], text: str,
+def _finish(value: float | None, unit_alias: str, span: tuple[int, int], text: str,  # noqa: PLR0913 - split pending (#21)
             freq: float | None, freq_text: str | None, prn: bool, route: str | None,
             weight_kg: float | None, offset: int, *, daily_given: bool) -> DoseInfo:
     norm, factor = _UNIT_INFO.get(unit_alias, (unit_alias, None))

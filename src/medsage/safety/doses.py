@@ -25,7 +25,7 @@ def _fmt(mg: float) -> str:
     return f"{mg:g} mg"
 
 
-def check_doses(meds: list[Medication], ctx: PatientContext, *, lang: str = "en") -> list[Finding]:
+def check_doses(meds: list[Medication], ctx: PatientContext, *, lang: str = "en") -> list[Finding]:  # noqa: C901, PLR0912, PLR0915 - split pending (#21)
     """Single/daily maxima, paediatric mg/kg limits, minimum ages, weekly-only drugs."""
     table = dose_table()
     out: list[Finding] = []

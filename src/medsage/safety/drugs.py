@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from medsage.safety._common import detect_lang, finding, load_text, lower_same_length, msg
+from medsage.lang import clean as clean_text
+from medsage.lang import detect_language, normalise
+from medsage.safety._common import finding, load_text, lower_same_length, msg
 from medsage.safety.dose_parse import DoseInfo, parse_dose
-from medsage.textnorm import clean as clean_text
-from medsage.textnorm import normalise
+from medsage.safety.medication import Medication
 from medsage.types import Finding
 
 try:  # optional accelerators; pure-Python fallbacks keep the layer working without them
@@ -97,47 +98,6 @@ class DrugEntry:
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" and self.zh else self.display
-
-
-@dataclass(frozen=True)
-class Medication:
-    """A medication found in text or given in the patient context.
-
-    Attributes:
-        drug_id: Dictionary id (lower-case generic name).
-        name: Display name (English generic).
-        text: The words as written.
-        span: (start, end) in the checked text; None for context medications.
-        source: ``text``, ``context`` or ``meds``.
-        match: ``generic``, ``synonym``, ``brand``, ``zh`` or ``fuzzy``.
-        score: 1.0 for exact matches, lower for fuzzy ones.
-        dose: Parsed dose, if one followed the mention.
-        negated: The mention sits in an avoid/stop/allergy context ("avoid warfarin").
-    """
-
-    drug_id: str
-    name: str
-    text: str
-    span: tuple[int, int] | None = None
-    source: str = "text"
-    match: str = "generic"
-    score: float = 1.0
-    dose: DoseInfo | None = None
-    negated: bool = False
-    classes: tuple[str, ...] = ()
-    zh: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "drug_id": self.drug_id, "name": self.name, "text": self.text,
-            "span": list(self.span) if self.span else None, "source": self.source, "match": self.match,
-            "score": round(self.score, 3), "negated": self.negated, "classes": list(self.classes),
-        }
-        if self.zh:
-            out["zh"] = self.zh
-        if self.dose is not None:
-            out["dose"] = self.dose.to_dict()
-        return out
 
 
 @dataclass
@@ -347,14 +307,14 @@ def extract(text: str, *, lang: str = "auto", weight_kg: float | None = None,
             source: str = "text") -> tuple[list[Medication], list[Finding]]:
     """Medications in ``text`` plus findings for unreadable names and doses.
 
-    Matching runs on the normalised copy of ``text`` (:func:`medsage.textnorm.normalise`:
+    Matching runs on the normalised copy of ``text`` (:func:`medsage.lang.normalise`:
     zero-width characters, soft hyphens, look-alike and full-width letters); spans point at
     the original characters and a disguised drug name also gets an ``evasion`` finding.
     """
     from medsage.safety.evasion import evasion_findings, remap_finding, remap_medication
 
     clean, omap = normalise(text)
-    lang = detect_lang(clean, lang)
+    lang = detect_language(clean, lang)
     meds, findings = _extract_clean(clean, lang=lang, weight_kg=weight_kg, source=source)
     if not omap.changed:
         return meds, findings
@@ -447,7 +407,7 @@ def _unparsed_dose_finding(med: Medication, dose: DoseInfo, lang: str) -> Findin
         drug=med.drug_id, problem=problem)
 
 
-def _unknown_drugs(text: str, mentions: list[_Mention], lang: str) -> list[Finding]:
+def _unknown_drugs(text: str, mentions: list[_Mention], lang: str) -> list[Finding]:  # noqa: C901 - split pending (#21)
     d = get_dictionary()
     known_spans = _Spans([(m.start, m.end) for m in mentions])
     out: list[Finding] = []

@@ -1,6 +1,6 @@
 """Disguised text in the safety layer: map findings back to the original, report evasion.
 
-The safety matchers run on the clean copy made by :func:`medsage.textnorm.normalise`;
+The safety matchers run on the clean copy made by :func:`medsage.lang.normalise`;
 the helpers here move medication and finding spans back onto the text the user wrote
 and turn suspicious characters inside a drug name (zero-width spaces, soft hyphens,
 look-alike letters, full-width letters) into an ``evasion`` finding, so a disguised
@@ -10,14 +10,11 @@ name is reported even though it is also checked.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from medsage.lang import OffsetMap, describe_kinds
 from medsage.safety._common import finding, msg
-from medsage.textnorm import OffsetMap, describe_kinds
+from medsage.safety.medication import Medication
 from medsage.types import Finding
-
-if TYPE_CHECKING:
-    from medsage.safety.drugs import Medication
 
 EVASION_SOURCE = "medsage text normaliser (Unicode NFKC, TR39 confusables, format characters)"
 

@@ -27,6 +27,8 @@ from medsage.types import Finding
 
 @dataclass(frozen=True)
 class InteractionRule:
+    """One drug-drug interaction rule from a named source list."""
+
     source: str
     rule_id: str
     severity: str

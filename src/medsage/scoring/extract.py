@@ -131,8 +131,10 @@ def extract(response: str, choices: dict[str, str]) -> Extraction:
 
 def _last_statement(text: str, patterns: list[tuple[re.Pattern[str], bool]],
                     opts: dict[str, str]) -> tuple[tuple[list[str], str] | None, bool]:
-    """The last statement any of ``patterns`` makes: ``((letters, kind), invalid)``,
-    where ``invalid`` says an out-of-range letter was stated."""
+    """The last statement any of ``patterns`` makes: ``((letters, kind), invalid)``.
+
+    ``invalid`` says an out-of-range letter was stated.
+    """
     best: tuple[int, list[str], str] | None = None
     invalid = False
     listing = patterns is MEDIUM and len({m.group(1) for m in _LABEL.finditer(text)} & set(opts)) >= 3
@@ -307,8 +309,10 @@ def _from_json(text: str, valid: set[str]) -> str | None:
 
 
 def _mentions(segment: str, opts: dict[str, str]) -> list[str]:
-    """Options whose full text appears in ``segment`` (not only inside a longer
-    option's text, not as a heading "text：…"), in order of first appearance."""
+    """Options whose full text appears in ``segment``, in order of first appearance.
+
+    Text only inside a longer option's text, or used as a heading ("text：…"), does not count.
+    """
     low = segment.lower()
     spans: dict[str, list[tuple[int, int]]] = {}
     for k, t in opts.items():

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import binom
 
 
@@ -37,16 +38,19 @@ def mcnemar(b: int, c: int) -> dict[str, float]:
     return {"b": b, "c": c, "p_exact": p_exact, "p_mid": p_mid}
 
 
-def _diffs(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+def _diffs(a: Sequence[float], b: Sequence[float]) -> npt.NDArray[np.float64]:
+    x: npt.NDArray[np.float64] = np.asarray(a, dtype=np.float64)
+    y: npt.NDArray[np.float64] = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape:
         raise ValueError(f"paired samples differ in length ({x.size} vs {y.size})")
     return y - x
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Bootstrap of mean(b - a): ``{"diff", "ci95", "p"}`` (p = two-sided share of
-    resampled means on the other side of 0, doubled)."""
+    """Bootstrap of mean(b - a): ``{"diff", "ci95", "p"}``.
+
+    ``p`` is the two-sided share of resampled means on the other side of 0, doubled.
+    """
     d = _diffs(a, b)
     if d.size == 0:
         return {"diff": 0.0, "ci95": [0.0, 0.0], "p": 1.0}

@@ -1,15 +1,13 @@
-"""Adapters from the service to the other medsage packages (imported lazily).
+"""Adapters from the service to the other medsage packages.
 
-Every adapter returns plain JSON values. When the package it needs is not in
-this build, it raises a 501 :class:`~medsage.server.errors.APIError`; the
-routes that use it therefore start working as soon as the package lands.
+Every adapter returns plain JSON values and turns a user error into a 422
+:class:`~medsage.server.errors.APIError`. The packages are imported inside the
+adapter that needs them, so starting the server does not load them all.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from types import ModuleType
 from typing import Any
 
 import anyio
@@ -22,37 +20,17 @@ from medsage.server.schemas import jsonable
 log = logging.getLogger("medsage.server")
 
 
-def require(module: str, feature: str) -> ModuleType:
-    """Import ``module`` or raise a 501 naming the missing ``feature``."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise APIError(501, f"{feature} is not available in this build ({module} missing)",
-                       "not_implemented") from exc
-
-
-def available(module: str) -> bool:
-    """Whether ``module`` can be imported."""
-    try:
-        importlib.import_module(module)
-    except Exception:  # noqa: BLE001 - missing or broken both mean "not available"
-        return False
-    return True
-
-
 def _user_error(exc: MedsageError) -> APIError:
     return APIError(422, str(exc), "unprocessable")
 
 
 # -- de-identification ----------------------------------------------------------
 async def deid(text: str, language: str | None = None) -> tuple[str, list[dict[str, Any]]]:
-    """Return ``(redacted text, entities)``; 501 if de-identification is missing (fail closed)."""
-    mod = require("medsage.safety.deid", "de-identification")
-    fn = getattr(mod, "deidentify", None)
-    if fn is None:
-        raise APIError(501, "de-identification API not found", "not_implemented")
+    """Return ``(redacted text, entities)``."""
+    from medsage.safety.deid import deidentify
+
     try:
-        result = await anyio.to_thread.run_sync(lambda: fn(text))
+        result = await anyio.to_thread.run_sync(lambda: deidentify(text))
     except MedsageError as exc:
         raise _user_error(exc) from exc
     return _deid_result(result)
@@ -80,16 +58,14 @@ def _entity(e: Any) -> dict[str, Any]:
 async def safety_check(medications: list[str], text: str | None, patient: dict[str, Any],
                        language: str | None, options: dict[str, Any]) -> list[dict[str, Any]]:
     """Findings for a medication list / free text in a patient context."""
-    mod = require("medsage.safety", "the safety checker")
-    fn = getattr(mod, "check", None)
-    if fn is None:
-        raise APIError(501, "safety check API not found", "not_implemented")
+    from medsage.safety import check
+
     try:
         result = await anyio.to_thread.run_sync(
-            lambda: fn(medications=medications, text=text, patient=patient, **options))
+            lambda: check(medications=medications, text=text, patient=patient, **options))
     except MedsageError as exc:
         raise _user_error(exc) from exc
-    findings = getattr(result, "findings", result)
+    findings: Any = getattr(result, "findings", result)
     return [jsonable(f) for f in findings]
 
 
@@ -99,15 +75,12 @@ _KBS: dict[str, Any] = {}
 
 async def kb_search(path: str, query: str, k: int, mode: str = "hybrid") -> list[dict[str, Any]]:
     """Top-``k`` hits from the knowledge base at ``path`` (opened once per process)."""
-    mod = require("medsage.kb", "knowledge-base search")
-    kb_cls = getattr(mod, "KnowledgeBase", None)
-    if kb_cls is None:
-        raise APIError(501, "knowledge-base search API not found", "not_implemented")
+    from medsage.kb import KnowledgeBase
 
     def run() -> list[Any]:
         kb = _KBS.get(path)
         if kb is None:
-            kb = _KBS[path] = kb_cls(path)
+            kb = _KBS[path] = KnowledgeBase(path)
         use = mode if (mode != "hybrid" or kb.has_dense) else "bm25"
         return list(kb.search(query, k=k, mode=use))
 
@@ -131,27 +104,24 @@ def public_citation(item: Any) -> Any:
 
 
 # -- notes ------------------------------------------------------------------------
-def notes_available() -> bool:
-    """Whether note generation is part of this build."""
-    return available("medsage.notes.service")
-
-
 async def make_note(transcript: str, model: Model, language: str | None,
                     template: str | None) -> dict[str, Any]:
     """A structured, grounded note as JSON: ``{"note": …, "turns": […], "findings": […]}``.
 
     Only built-in templates can be named (a request never makes the server read a path).
     """
-    service = require("medsage.notes.service", "note generation")
-    templates = require("medsage.notes.templates", "note generation")
-    if template and template not in templates.builtin_templates():
+    from medsage.notes.service import NoteOptions
+    from medsage.notes.service import make_note as make_structured_note
+    from medsage.notes.templates import builtin_templates
+
+    if template and template not in builtin_templates():
         raise APIError(400, f"unknown note template '{template}' (known: "
-                            f"{', '.join(templates.builtin_templates())})", "unknown_template",
+                            f"{', '.join(builtin_templates())})", "unknown_template",
                        "template")
     lang = language if language in ("en", "zh") else "auto"
     try:
         parsed = await anyio.to_thread.run_sync(_parse_transcript, transcript, lang)
-        note = await service.make_note(parsed, model, service.NoteOptions(template=template, lang=lang))
+        note = await make_structured_note(parsed, model, NoteOptions(template=template, lang=lang))
     except MedsageError as exc:
         raise _user_error(exc) from exc
     data = note.to_dict()
@@ -175,9 +145,7 @@ def _parse_transcript(text: str, lang: str) -> Any:
     return transcript_from_text(text, lang=lang, source="upload")
 
 
-def _markdown(note: Any) -> str | None:
-    try:
-        from medsage.notes.render import to_markdown
-    except ImportError:
-        return None
+def _markdown(note: Any) -> str:
+    from medsage.notes.render import to_markdown
+
     return str(to_markdown(note))

@@ -1,0 +1,1 @@
+"""Benchmark tasks: exams, HealthBench, notes, AgentClinic, department triage."""

@@ -3,7 +3,7 @@
 Each sample is one OSCE case (MIT-licensed AgentClinic data, read from the
 path given with ``--data``). With ``--pipeline consult`` or ``--pipeline route``
 the doctor interviews a simulated patient and orders tests within a turn budget
-(``-P turns=N``; see :mod:`medsage.clinic.agentclinic`). A bare model gets the
+(``-P turns=N``; see :mod:`medsage.tasks.simulated_patient`). A bare model gets the
 whole case file at once and names the diagnosis (the static, full-information
 setting). Scoring: exact or fuzzy match of the committed diagnosis against the
 case's ``Correct_Diagnosis``, or a grader model's yes/no when ``--grader`` is given.
@@ -15,10 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medsage.clinic.agentclinic import DIAGNOSIS_RE, NO_DIAGNOSIS, flatten, load_cases
 from medsage.errors import DataError
 from medsage.models.base import Model
+from medsage.pipeline import Interactive
 from medsage.tasks.base import LoadResult, Task
+from medsage.tasks.simulated_patient import (
+    DIAGNOSIS_RE,
+    NO_DIAGNOSIS,
+    flatten,
+    load_cases,
+    run_osce,
+)
 from medsage.types import CaseState, GenerateConfig, Message, Sample, Score
 
 GRADER_PROMPT = (
@@ -113,6 +120,12 @@ class AgentClinicTask(Task):
         return [Message("system", "You are a physician. Decision support only."),
                 Message("user", f"Case file:\n{body}\n\nWhat is the most likely diagnosis? "
                                 "Reply 'DIAGNOSIS READY: <diagnosis>'.")]
+
+    async def solve(self, state: CaseState, solver: Model) -> CaseState:
+        """The simulated interview with an interactive pipeline; else the whole case file at once."""
+        if isinstance(solver, Interactive):
+            return await solver.encounter(state, run_osce)
+        return await super().solve(state, solver)
 
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
         text = state.output.text if state.output else ""

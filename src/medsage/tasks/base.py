@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from medsage.models.base import Model
 from medsage.types import CaseState, Message, Sample, Score
+
+
+class Scorer(Protocol):
+    """What scores one answered case: :meth:`Task.score`, or a stand-alone function like it."""
+
+    async def __call__(self, state: CaseState, grader: Model | None = None) -> Score: ...
 
 
 @dataclass
@@ -52,6 +58,19 @@ class Task(ABC):
     def messages(self, sample: Sample, mode: str = "generate", **options: Any) -> list[Message]:
         """The chat messages to send for ``sample``."""
 
+    async def solve(self, state: CaseState, solver: Model) -> CaseState:
+        """Answer one case with ``solver`` (a model or a pipeline); the runner passes the
+        sample without its answer.
+
+        A pipeline runs the whole case, a bare model answers the task's messages. A task
+        with its own procedure (a simulated-patient interview) overrides this.
+        """
+        run = getattr(solver, "run", None)
+        if run is not None:
+            result: CaseState = await run(state)
+            return result
+        return state.evolve(output=await solver.generate(list(state.messages), state.config))
+
     @abstractmethod
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
-        """Score ``state.output`` against ``state.sample``."""
+        """Score ``state.output`` against ``state.sample`` (a :class:`Scorer`)."""

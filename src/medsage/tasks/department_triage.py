@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError
+from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.tasks.base import LoadResult, Task
 from medsage.types import CaseState, Message, Sample, Score
@@ -126,8 +127,7 @@ class DepartmentTriageTask(Task):
             if unknown:
                 result.problems.append(f"{path.name}:{n}: reference not in the list: {unknown}")
                 continue
-            lang = str(row.get("lang") or ("zh" if any("\u4e00" <= ch <= "\u9fff" for ch in patient)
-                                            else "en"))
+            lang = str(row.get("lang") or detect_language(patient))
             result.samples.append(Sample(
                 id=str(row.get("id") or f"row{n - 1}"), question=patient, target="|".join(ref),
                 metadata={"language": lang, "discipline": row.get("category", ""),

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError
+from medsage.lang import detect_language
 from medsage.rubric.rescore import score_grades
-from medsage.rubric.rows import is_chinese, parse_messages, read_jsonl
+from medsage.rubric.rows import parse_messages, read_jsonl
 from medsage.rubric.schema import parse_items
 from medsage.rubric.scoring import clipped_mean
 from medsage.tasks.base import LoadResult
@@ -56,7 +57,8 @@ class DualTrackTask(HealthBenchTask):
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
         """Read scenarios (default: the shipped set). Options: ``risk`` to keep one level,
-        ``language`` to keep ``en`` or ``zh``."""
+        ``language`` to keep ``en`` or ``zh``.
+        """
         path = Path(data) if data else shipped_scenarios()
         risk_filter = options.get("risk")
         lang_filter = options.get("language")
@@ -94,7 +96,7 @@ class DualTrackTask(HealthBenchTask):
             if not any(it.track == track and it.points > 0 for it in check.items):
                 return None, f"no positive {track} criterion (the track score would be undefined)"
         question = prompt[-1].content
-        language = str(row.get("language") or ("zh" if is_chinese(question) else "en"))
+        language = str(row.get("language") or detect_language(question))
         category = str(row.get("category") or "general")
         sid = str(row.get("id") or f"row{n - 1}")
         rubrics = []
@@ -127,7 +129,8 @@ class DualTrackTask(HealthBenchTask):
 
 def risk_weighted(records: list[dict[str, Any]], rule: str = "exclude") -> float | None:
     """Weighted mean of per-scenario overall scores (weights :data:`RISK_WEIGHTS`),
-    recomputed from the stored rubric grades and clipped to [0, 1]."""
+    recomputed from the stored rubric grades and clipped to [0, 1].
+    """
     num = den = 0.0
     for rec in records:
         grades = (rec.get("extras") or {}).get("rubric_grades")

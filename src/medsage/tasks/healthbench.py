@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError, SpecError
+from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.rubric.grading import DEFAULT_ATTEMPTS, GraderPool, grade_response, grade_stats
 from medsage.rubric.rescore import rescore_healthbench, summarise_records
-from medsage.rubric.rows import is_chinese, parse_messages, read_jsonl
+from medsage.rubric.rows import parse_messages, read_jsonl
 from medsage.rubric.schema import RubricItem, parse_items
 from medsage.rubric.scoring import example_metrics
 from medsage.tasks.base import LoadResult, Task
@@ -148,7 +149,7 @@ class HealthBenchTask(Task):
         question = prompt[-1].content
         meta = {
             "prompt_id": sid,
-            "language": "zh" if is_chinese(question) else "en",
+            "language": detect_language(question),
             "theme": _theme(tags),
             "example_tags": tags,
             "prompt": [m.to_dict() for m in prompt],
@@ -198,7 +199,8 @@ class HealthBenchTask(Task):
 
     def aggregate(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Reference aggregation (clipped mean, bootstrap std, tag scores) of run records
-        (``samples.jsonl`` rows); for the runner's summary."""
+        (``samples.jsonl`` rows); for the runner's summary.
+        """
         return summarise_records(records, self.unparsed_rule)
 
 

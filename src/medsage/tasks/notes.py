@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError
+from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.notes import prompts
 from medsage.notes.formats import read_dialogue_csv, read_text, read_textgrid_pair
 from medsage.notes.grounding import GroundingConfig
 from medsage.notes.templates import DEFAULT_TEMPLATES, load_template
-from medsage.notes.text import detect_language
 from medsage.tasks.base import LoadResult, Task
 from medsage.types import CaseState, Message, Sample, Score
 
@@ -94,7 +94,7 @@ class AciTask(NoteTask):
                 if not row["dialogue"].strip() or not row["note"].strip():
                     result.problems.append(f"{f.name}:{row['id']}: empty dialogue or note")
                     continue
-                lang = detect_language(row["dialogue"])[0]  # the same CSV layout serves Chinese sets
+                lang = detect_language(row["dialogue"])  # the same CSV layout serves Chinese sets
                 result.samples.append(Sample(
                     id=f"{split}/{row['id']}", question=row["dialogue"], target=row["note"],
                     metadata={"language": lang, "discipline": row["dataset"] or "aci", "tier": split,

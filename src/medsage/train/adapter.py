@@ -93,9 +93,10 @@ def export_adapter(adapter_dir: str | Path, base: str, out: str | Path, merge: b
         script = shutil.which("convert_hf_to_gguf.py") or shutil.which("convert_hf_to_gguf")
         if script is None:
             raise MissingExtraError(
-                "llama.cpp's convert_hf_to_gguf.py", "train",
+                "llama.cpp's convert_hf_to_gguf.py", "",
                 f"GGUF export (the merged model is in {outp}; run  convert_hf_to_gguf.py {outp}  "
                 "where llama.cpp is installed)",
+                command="a llama.cpp checkout with convert_hf_to_gguf.py on PATH (not a PyPI package)",
             )
         import subprocess
 

@@ -11,9 +11,11 @@ Two detectors, run against every (task, path) pair the user names:
   the record's prompt and the test item, to catch light paraphrases and
   re-formatted options.
 
-Test items come from the task registry (``task.load(data=path)``) when the
-task module is importable, else straight from the file
-(:func:`medsage.train.sources.exams.read_exam_items`).
+Test items come from the named task's loader (``task.load(data=path)``) when the
+task is registered, else from the loader that the file's content picks
+(:func:`medsage.train.sources.exams.read_exam_items`, through
+:func:`medsage.tasks.exams.detect.detect_file`): exam files are parsed only by the
+task loaders.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError, MedsageError, SpecError
+from medsage.lang import detect_language
 from medsage.train.dedup import NUM_PERM, minhash
-from medsage.train.sources.exams import ExamItem, read_exam_items
-from medsage.train.text import detect_language, tokens
+from medsage.train.sources.exams import read_exam_items
+from medsage.train.text import tokens
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +89,30 @@ class DecontamConfig:
 def benchmark_items(task: str, path: str | Path) -> list[TestItem]:
     """Read the test items of ``task`` from ``path``.
 
-    Uses the registered task's loader when its module exists; falls back to
-    reading the file directly (the exam readers) otherwise.
+    Uses the registered task's loader when there is one; otherwise, or when that loader
+    finds no usable item in the file (``cmb_clin.json``, a CMB-Clin file among the
+    CMB test files), the reader the file's content picks
+    (:func:`medsage.train.sources.exams.read_exam_items`).
+
+    Raises:
+        DataError: when neither the task's loader nor any reader accepts the file.
     """
-    samples = _load_via_registry(task, str(path))
+    rejected: DataError | None = None
+    try:
+        samples = _load_via_registry(task, str(path))
+    except DataError as exc:
+        samples, rejected = None, exc
     if samples is not None:
         return [TestItem(task, str(s.id), _item_text(s.question, s.choices),
                          detect_language(s.question), s.question) for s in samples]
-    items: list[ExamItem] = read_exam_items(path)
+    try:
+        items = read_exam_items(path)
+    except DataError:
+        if rejected is not None:
+            raise rejected from None
+        raise
+    if rejected is not None:
+        log.warning("%s; read instead as %d items of the format its content shows", rejected, len(items))
     return [TestItem(task, it.id, _item_text(it.question, it.choices), it.language, it.question)
             for it in items]
 
@@ -103,10 +123,10 @@ def _load_via_registry(task: str, path: str) -> list[Any] | None:
     try:
         obj = tasks.get(task)
     except SpecError:
-        log.info("task %r is not registered; reading %s directly", task, path)
+        log.info("task %r is not registered; reading %s with the reader its content picks", task, path)
         return None
     except (ImportError, AttributeError) as exc:
-        log.info("task %r is not importable yet (%s); reading %s directly", task, exc, path)
+        log.info("task %r is not importable (%s); reading %s with the reader its content picks", task, exc, path)
         return None
     t = obj() if isinstance(obj, type) else obj
     try:
@@ -114,7 +134,7 @@ def _load_via_registry(task: str, path: str) -> list[Any] | None:
     except MedsageError:
         raise
     except Exception as exc:  # a task loader that fails on this file: fall back, say so
-        log.warning("task %r could not load %s (%s); reading it directly", task, path, exc)
+        log.warning("task %r could not load %s (%s); reading it with the reader its content picks", task, path, exc)
         return None
     return list(getattr(res, "samples", res))
 
@@ -260,14 +280,16 @@ class DecontamReport:
         }
 
 
-def decontaminate(items: list[Any], against: list[tuple[str, str]],
-                  cfg: DecontamConfig | None = None) -> tuple[list[Any], DecontamReport]:
+def decontaminate(items: list[Any], against: list[tuple[str, str]], cfg: DecontamConfig | None = None,
+                  progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Any], DecontamReport]:
     """Remove the records (or pairs) that overlap any test item of ``against``.
 
     Args:
         items: Records or pairs (anything with ``id``, ``source``, ``all_text()``, ``prompt_text()``).
         against: ``(task, path)`` pairs naming the benchmark test data to protect.
         cfg: Detector settings.
+        progress: Gets ``("index", benchmarks read, total)`` then ``("check", records, total)``
+            (:data:`medsage.progress.StageCallback`).
 
     Raises:
         DataError: when ``against`` is empty or names no readable item.
@@ -277,13 +299,21 @@ def decontaminate(items: list[Any], against: list[tuple[str, str]],
         raise DataError("decontamination needs at least one benchmark to check against (task=PATH)")
     test: list[TestItem] = []
     rep = DecontamReport(config=dict(cfg.__dict__), records_in=len(items))
-    for task, path in against:
+    for k, (task, path) in enumerate(against):
+        if progress:
+            progress("index", k, len(against) + 1)
         got = benchmark_items(task, path)
         rep.against.append({"task": task, "path": str(path), "items": len(got)})
         test.extend(got)
+    if progress:
+        progress("index", len(against), len(against) + 1)
     index = BenchmarkIndex(test, cfg)
+    if progress:
+        progress("index", len(against) + 1, len(against) + 1)
     kept: list[Any] = []
-    for it in items:
+    for n, it in enumerate(items, 1):
+        if progress:
+            progress("check", n, len(items))
         ms = index.matches(it.all_text(), it.prompt_text())
         if ms:
             rep.removed.append({"id": it.id, "source": it.source,

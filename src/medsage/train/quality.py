@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from medsage.lang import identify_language
 from medsage.train.records import Pair, Record
-from medsage.train.text import detect_language
 
 # Explanations that state an answer: "Ans. is 'a'", "Ans-b", "Answer: (c)", "答案：D", "Ans. A".
 _EXP_ANSWER = re.compile(
@@ -105,7 +106,7 @@ def rejection(item: Record | Pair, cfg: FilterConfig) -> str | None:
         return f"licence: {item.license!r} does not allow commercial use"
     text = item.all_text()
     if cfg.languages:
-        lang = detect_language(item.prompt_text())
+        lang = identify_language(item.prompt_text())
         if lang not in cfg.languages:
             return f"language: detected {lang!r}, wanted {'/'.join(cfg.languages)}"
     answer = item.chosen if isinstance(item, Pair) else item.messages[-1]["content"]
@@ -120,10 +121,16 @@ def rejection(item: Record | Pair, cfg: FilterConfig) -> str | None:
     return None
 
 
-def apply_filters(items: list[Any], cfg: FilterConfig) -> tuple[list[Any], FilterReport]:
-    """Keep the items that pass every filter; report the others by reason."""
+def apply_filters(items: list[Any], cfg: FilterConfig,
+                  progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Any], FilterReport]:
+    """Keep the items that pass every filter; report the others by reason.
+
+    ``progress`` gets ``("filter", done, total)`` (:data:`medsage.progress.StageCallback`).
+    """
     kept, rep = [], FilterReport()
-    for it in items:
+    for i, it in enumerate(items, 1):
+        if progress:
+            progress("filter", i, len(items))
         why = rejection(it, cfg)
         if why is None:
             kept.append(it)

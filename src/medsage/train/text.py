@@ -1,5 +1,5 @@
-"""Text helpers shared by curation and decontamination: normalisation,
-language detection, tokens and n-grams that work for English and Chinese."""
+"""Text helpers shared by curation and decontamination: normalisation for duplicate keys,
+tokens and n-grams that work for English and Chinese (language: :mod:`medsage.lang`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import unicodedata
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+", re.UNICODE)
-_CJK_RE = re.compile(rf"[{_CJK}]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -27,23 +25,6 @@ def tokens(text: str) -> list[str]:
     hide an overlap.
     """
     return _TOKEN_RE.findall(normalize(text))
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when Han characters outnumber Latin letters' words, else ``en``;
-    ``und`` for text with neither."""
-    han = len(_CJK_RE.findall(text))
-    latin_words = len(re.findall(r"[A-Za-z]+", text))
-    if han == 0 and latin_words == 0:
-        return "und"
-    return "zh" if han >= latin_words else "en"
-
-
-def cjk_ratio(text: str) -> float:
-    """Share of Han characters among Han characters and Latin letters."""
-    han = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    return han / (han + latin) if han + latin else 0.0
 
 
 def ngram_hashes(toks: list[str], n: int) -> set[int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from medsage.errors import DataError, SpecError
+from medsage.progress import StageCallback
 from medsage.train.config import TrainConfig
 from medsage.train.logs import peak_rss_mb, write_loss_log
 from medsage.train.records import read_pairs, read_records
@@ -76,6 +77,27 @@ def _resume_arg(cfg: TrainConfig) -> bool | None:
     return True
 
 
+def _quiet(stage: str, done: int, total: int) -> None:
+    """No progress reporting."""
+
+
+def _load(cfg: TrainConfig, report: StageCallback) -> tuple[Any, Any]:
+    from medsage.train.modeling import load_base
+
+    report("load model", 0, 1)
+    model, tok = load_base(cfg.base_model, qlora=cfg.qlora)
+    report("load model", 1, 1)
+    return model, tok
+
+
+def _callbacks(progress: StageCallback | None) -> list[Any] | None:
+    if progress is None:
+        return None
+    from medsage.train.callbacks import progress_callback
+
+    return [progress_callback(progress)]
+
+
 def _finish(trainer: Any, cfg: TrainConfig, method: str, n: int, t0: float, torch: Any) -> dict[str, Any]:
     from medsage.train.adapter import write_meta
 
@@ -101,40 +123,44 @@ def _finish(trainer: Any, cfg: TrainConfig, method: str, n: int, t0: float, torc
     return summary
 
 
-def run_sft(cfg: TrainConfig) -> dict[str, Any]:
-    """LoRA/QLoRA supervised fine-tuning on a records file; returns the run summary."""
+def run_sft(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str, Any]:
+    """LoRA/QLoRA supervised fine-tuning on a records file; returns the run summary.
+
+    ``progress`` gets the stages ``load model``, ``steps`` (optimiser steps), ``eval`` and ``save``.
+    """
     rows = sft_rows(cfg.data)  # validate before anything heavy
     torch = _setup(cfg)
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from medsage.train.modeling import load_base
-
     t0 = time.time()
-    model, tok = load_base(cfg.base_model, qlora=cfg.qlora)
+    model, tok = _load(cfg, progress or _quiet)
     if cfg.qlora:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model)
     args = SFTConfig(**_common_args(cfg, torch), completion_only_loss=True, packing=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tok, peft_config=_lora(cfg))
+                         processing_class=tok, peft_config=_lora(cfg), callbacks=_callbacks(progress))
     trainer.train(resume_from_checkpoint=_resume_arg(cfg))
+    (progress or _quiet)("save", 0, 1)
     return _finish(trainer, cfg, "sft", len(rows), t0, torch)
 
 
-def run_dpo(cfg: TrainConfig) -> dict[str, Any]:
-    """DPO on a preference-pairs file, from a fresh LoRA or an SFT adapter (``init_adapter``)."""
+def run_dpo(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str, Any]:
+    """DPO on a preference-pairs file, from a fresh LoRA or an SFT adapter (``init_adapter``).
+
+    ``progress`` gets the same stages as :func:`run_sft`.
+    """
     rows = dpo_rows(cfg.data)
     torch = _setup(cfg)
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
     from medsage.train.adapter import load_adapter
-    from medsage.train.modeling import load_base
 
     t0 = time.time()
-    model, tok = load_base(cfg.base_model, qlora=cfg.qlora)
+    model, tok = _load(cfg, progress or _quiet)
     peft_config = None
     if cfg.init_adapter:
         model = load_adapter(model, cfg.init_adapter, trainable=True)
@@ -142,8 +168,9 @@ def run_dpo(cfg: TrainConfig) -> dict[str, Any]:
         peft_config = _lora(cfg)
     args = DPOConfig(**_common_args(cfg, torch), beta=cfg.beta)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tok, peft_config=peft_config)
+                         processing_class=tok, peft_config=peft_config, callbacks=_callbacks(progress))
     trainer.train(resume_from_checkpoint=_resume_arg(cfg))
     if not trainer.state.log_history:
         raise DataError(f"{cfg.data}: DPO ran no step")
+    (progress or _quiet)("save", 0, 1)
     return _finish(trainer, cfg, "dpo", len(rows), t0, torch)

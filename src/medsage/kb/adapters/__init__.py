@@ -1,6 +1,7 @@
 """Source adapters: one module per input format, each yielding :class:`Document` objects.
 
-A source is given as ``kind:path``; :func:`read_source` dispatches on ``kind``.
+A source is given as ``kind:path``; :func:`read_source` dispatches on ``kind`` through
+:data:`medsage.registry.kb_adapters` (the ``medsage.kb_adapters`` entry points).
 Adapters never raise on one bad file: they append ``"path: reason"`` to ``problems``
 and go on with the rest.
 """
@@ -12,14 +13,10 @@ from pathlib import Path
 
 from medsage.errors import SpecError
 from medsage.kb.types import Document
+from medsage.registry import kb_adapters
 
 Adapter = Callable[[Path, list[str]], Iterator[Document]]
 
-KINDS: dict[str, str] = {
-    "medquad": "medsage.kb.adapters.medquad:read_medquad",
-    "fda_labels": "medsage.kb.adapters.fda_labels:read_labels",
-    "docs": "medsage.kb.adapters.docs:read_docs",
-}
 ALIASES = {"labels": "fda_labels", "fda": "fda_labels", "doc": "docs", "files": "docs"}
 
 
@@ -31,9 +28,9 @@ def parse_source(spec: str) -> tuple[str, Path]:
     """
     kind, sep, path = spec.partition(":")
     kind = ALIASES.get(kind.strip().lower(), kind.strip().lower())
-    if not sep or not path or kind not in KINDS:
+    if not sep or not path or kind not in kb_adapters:
         raise SpecError(
-            f"source '{spec}' must be kind:path with kind one of {', '.join(KINDS)} "
+            f"source '{spec}' must be kind:path with kind one of {', '.join(kb_adapters.names())} "
             "(e.g. medquad:data/medquad, docs:./guidelines)"
         )
     return kind, Path(path).expanduser()
@@ -41,14 +38,11 @@ def parse_source(spec: str) -> tuple[str, Path]:
 
 def read_source(spec: str, problems: list[str]) -> Iterator[Document]:
     """Yield the documents of one ``kind:path`` source, recording skipped inputs."""
-    import importlib
-
     kind, path = parse_source(spec)
     if not path.exists():
         problems.append(f"{path}: does not exist, skipped")
         return
-    module, _, attr = KINDS[kind].partition(":")
-    adapter: Adapter = getattr(importlib.import_module(module), attr)
+    adapter: Adapter = kb_adapters.get(kind)
     yield from adapter(path, problems)
 
 

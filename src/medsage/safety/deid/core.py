@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medsage.safety._common import detect_lang
+from medsage.lang import detect_language, normalise
 from medsage.safety.deid.dates import _DATE_RES, shift_date
 from medsage.safety.deid.keys import _SURFACE, KeyStore
 from medsage.safety.deid.names import _detect_names
@@ -38,7 +38,6 @@ from medsage.safety.deid.patterns import (
     _URL_RE,
     cn_id_valid,
 )
-from medsage.textnorm import normalise
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class DeidResult:
 def detect(text: str, *, lang: str = "auto") -> list[Entity]:
     """Identifier spans in ``text`` (non-overlapping, in order).
 
-    Detection runs on the normalised copy (:func:`medsage.textnorm.normalise`), so
+    Detection runs on the normalised copy (:func:`medsage.lang.normalise`), so
     full-width digits, zero-width characters inside names and look-alike letters do not
     hide an identifier; spans point at the original characters (a split name is covered
     whole) and ``obfuscation`` lists the kinds of suspicious characters inside each one.
@@ -109,7 +108,7 @@ def detect(text: str, *, lang: str = "auto") -> list[Entity]:
     return out
 
 
-def _detect_clean(text: str) -> list[Entity]:
+def _detect_clean(text: str) -> list[Entity]:  # noqa: C901, PLR0912 - split pending (#21)
     cands: list[tuple[int, int, str, str, bool | None]] = []
 
     def add(start: int, end: int, etype: str, rule: str, valid: bool | None = None) -> None:
@@ -204,6 +203,7 @@ def deidentify(text: str, *, mode: str = "pseudonymise", key: KeyStore | str | P
         mode: ``pseudonymise`` (reversible with ``key``) or ``redact`` (irreversible).
         key: A :class:`KeyStore` or a key-file path (created if missing) for ``pseudonymise``.
             Without one a throw-away key is used (consistent within this call only).
+        lang: ``auto`` (by script), ``en`` or ``zh``.
         date_mode: ``shift`` (consistent offset) or ``redact`` (``[DATE]``).
         types: Only these identifier types (default: all).
 
@@ -217,7 +217,7 @@ def deidentify(text: str, *, mode: str = "pseudonymise", key: KeyStore | str | P
     if mode not in ("pseudonymise", "redact"):
         raise ValueError(f"unknown de-identification mode '{mode}' (pseudonymise or redact)")
     text = text or ""
-    lang = detect_lang(text, lang)
+    lang = detect_language(text, lang)
     store: KeyStore
     if isinstance(key, KeyStore):
         store = key
@@ -260,7 +260,7 @@ def reidentify(text: str, key: KeyStore | str | Path, *, lang: str = "auto") -> 
     """Restore a pseudonymised text with its key file (tokens back to values, dates un-shifted)."""
     store = key if isinstance(key, KeyStore) else KeyStore.load(key, create=False)
     text = text or ""
-    lang = detect_lang(text, lang)
+    lang = detect_language(text, lang)
     spans: list[tuple[int, int, str, str]] = []
     for m in _TOKEN_RE.finditer(text):
         orig = store.original(m.group(0))

@@ -90,7 +90,7 @@ def _given_name_re() -> re.Pattern[str]:
     return re.compile(rf"\b(?P<n>(?:{names})(?:[ \t]+[A-Z]\.)?(?:[ \t]+(?:[A-Z][a-z'\-]{{1,20}}|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)){{1,2}})\b")
 
 
-def _detect_names(text: str) -> list[tuple[int, int, str]]:
+def _detect_names(text: str) -> list[tuple[int, int, str]]:  # noqa: C901, PLR0912, PLR0915 - split pending (#21)
     out: list[tuple[int, int, str]] = []
     lex = _lexicon()
     found_en: set[str] = set()

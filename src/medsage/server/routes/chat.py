@@ -172,7 +172,7 @@ async def _first_step(model: Model, messages: list[Message],
     return output
 
 
-async def _stream(request: Request, model: Model, messages: list[Message], config: GenerateConfig,
+async def _stream(request: Request, model: Model, messages: list[Message], config: GenerateConfig,  # noqa: PLR0913 - split pending (#21)
                   first: ModelOutput | AsyncIterator[str], cid: str, created: int, model_id: str,
                   deid_applied: bool, entities: list[dict[str, Any]],
                   include_usage: bool) -> AsyncIterator[bytes]:

@@ -1,0 +1,1 @@
+"""Multiple-choice medical exam tasks (English and Chinese)."""

@@ -11,6 +11,9 @@ Also read: the Apollo authors' CMB-Exam sample (FreedomIntelligence/Apollo,
 ``metadata/test/zh.json`` rows with ``source`` ``cmb-single``, Apache-2.0): JSON lines
 whose ``options`` is one ``"(A) text.\n(B) text."`` string and ``answer`` is ``"(D)"``;
 it has no tiers or disciplines.
+
+And, by :func:`parse_clin`, the CMB-Clin cases (``cmb_clin.json``: ``{id, title, description,
+QA_pairs}``) as open items, so that decontamination can protect them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from medsage.tasks.base import LoadResult
 from medsage.tasks.exams.common import ExamTask, make_sample, read_rows
+from medsage.types import Sample
 
 # First matching substring wins: 助理 must come before 执业医师.
 TIERS = (("规培", "resident"), ("住院医师", "resident"), ("助理", "assistant"), ("执业医师", "licensed"),
@@ -72,6 +76,23 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             result.problems.append(f"{where}: option is not an object")
             continue
         make_sample(where, str(rec.get("id", row)), rec.get(FIELDS["question"]), choices, answer, meta, result)
+    return result
+
+
+def parse_clin(path: Path, options: dict[str, Any]) -> LoadResult:
+    """CMB-Clin cases as open samples: the case ``description`` is the question.
+
+    There are no options and no target (the ``QA_pairs`` are not read). Ids are the
+    source's ``id`` (else the zero-based position).
+    """
+    result = LoadResult()
+    for row, (where, rec) in enumerate(read_rows(path, "json")):
+        text = rec.get("description") if isinstance(rec, dict) else None
+        if not isinstance(text, str) or not text.strip() or not isinstance(rec.get("QA_pairs"), list):
+            result.problems.append(f"{where}: not a CMB-Clin case (description and QA_pairs)")
+            continue
+        meta = {"language": "zh", "title": rec.get("title"), "source": "CMB-Clin", "where": where}
+        result.samples.append(Sample(str(rec.get("id", row)), text, {}, "", {k: v for k, v in meta.items() if v}))
     return result
 
 

@@ -5,7 +5,9 @@ Chinese Medical Exam Dataset", NeurIPS 2023 Datasets (github.com/williamliujl/CM
 Native file: a CSV with header ``Question, Options, Answer, Explanation, Disease Group,
 Clinical Department, Medical Discipline, Competency Area, Difficulty level``; options
 are one per line as ``A 文本``. Multi-answer items are skipped and counted. Ids are
-zero-based data rows.
+zero-based data rows. The same columns are read from an ``.xlsx`` workbook's first
+sheet (the ``cmexam_val.xlsx`` copy, whose options are joined by a literal ``\\n``). The
+``Explanation`` column is kept as ``metadata["explanation"]`` (never shown to a model).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from medsage.tasks.base import LoadResult
 from medsage.tasks.exams.common import ExamTask, make_sample, read_rows
 
 FIELDS = {"question": "Question", "options": "Options", "answer": "Answer", "discipline": "Medical Discipline",
-          "department": "Clinical Department", "competency": "Competency Area", "difficulty": "Difficulty level"}
+          "department": "Clinical Department", "competency": "Competency Area", "difficulty": "Difficulty level",
+          "explanation": "Explanation"}
 _OPTION = re.compile(r"^\s*([A-J])[\s\.、:：]\s*(.*)$")
 
 
 def split_options(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in text.replace("\\n", "\n").splitlines():
         m = _OPTION.match(line)
         if m:
             out[m.group(1)] = m.group(2).strip()
@@ -32,7 +35,7 @@ def split_options(text: str) -> dict[str, str]:
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
-    rows = list(read_rows(path, "csv"))
+    rows = _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else list(read_rows(path, "csv"))
     result = LoadResult()
     if not rows:
         return result
@@ -53,9 +56,15 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             continue
         meta = {"language": "zh", "discipline": get(rec, "discipline"), "department": get(rec, "department"),
                 "competency": get(rec, "competency"), "tier": get(rec, "difficulty") or None,
-                "question_type": "knowledge", "source": "CMExam"}
+                "question_type": "knowledge", "source": "CMExam", "explanation": get(rec, "explanation")}
         make_sample(where, str(row), get(rec, "question"), split_options(get(rec, "options")), answer, meta, result)
     return result
+
+
+def _xlsx_rows(path: Path) -> list[tuple[str, list[str]]]:
+    from medsage.notes.xlsx import read_xlsx_rows
+
+    return [(f"{path}:{n}", row) for n, row in enumerate(read_xlsx_rows(path), 1)]
 
 
 TASK = ExamTask(

@@ -45,7 +45,7 @@ PROMPTS: dict[str, dict[str, str]] = {
 MODES = ("generate", "cot", "likelihood")
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
+def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:  # noqa: C901, PLR0912 - split pending (#21)
     """Yield ``(location, record)`` from a json, jsonl or csv file.
 
     Raises:

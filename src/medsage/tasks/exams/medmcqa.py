@@ -4,7 +4,8 @@ Source: Pal et al., "MedMCQA: A Large-scale Multi-Subject Multi-Choice Dataset f
 Medical domain Question Answering", CHIL 2022 (github.com/medmcqa/medmcqa, MIT).
 Native files are JSON lines with ``opa``..``opd`` and ``cop``, the correct option's
 index: 1-based in the original release, 0-based in the hub's parquet conversion —
-a file with any ``cop`` of 0 is read as 0-based. Ids are the source's ``id``.
+a file with any ``cop`` of 0 is read as 0-based. Ids are the source's ``id``; the
+explanation ``exp`` is kept as ``metadata["explanation"]`` (never shown to a model).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from medsage.tasks.base import LoadResult
 from medsage.tasks.exams.common import LETTERS, ExamTask, make_sample, read_rows
 
 OPTION_FIELDS = {"A": "opa", "B": "opb", "C": "opc", "D": "opd"}
-FIELDS = {"id": "id", "question": "question", "answer": "cop", "discipline": "subject_name", "topic": "topic_name"}
+FIELDS = {"id": "id", "question": "question", "answer": "cop", "discipline": "subject_name", "topic": "topic_name",
+          "explanation": "exp"}
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
@@ -41,6 +43,7 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
             "question_type": "knowledge",
             "choice_type": rec.get("choice_type"),
             "source": "MedMCQA",
+            "explanation": str(rec.get(FIELDS["explanation"]) or "").strip(),
         }
         make_sample(where, str(rec.get(FIELDS["id"]) or where), rec.get(FIELDS["question"]), choices, answer, meta, result)
     return result

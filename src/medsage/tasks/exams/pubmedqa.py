@@ -4,7 +4,8 @@ Source: Jin et al., "PubMedQA: A Dataset for Biomedical Research Question Answer
 EMNLP 2019 (github.com/pubmedqa/pubmedqa, MIT). ``ori_pqal.json`` maps PMID ->
 record (``QUESTION``, ``CONTEXTS``, ``final_decision``); the official test split is
 the 500 PMIDs in ``test_ground_truth.json`` beside it (default). ``-T split=all``
-uses all 1,000. Ids are PMIDs; the options are A yes / B no / C maybe.
+uses all 1,000. Ids are PMIDs; the options are A yes / B no / C maybe. ``LONG_ANSWER`` (the
+abstract's conclusion) is kept as ``metadata["explanation"]``, never shown to a model.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from medsage.tasks.exams.common import ExamTask, make_sample, read_rows
 
 CHOICES = {"A": "yes", "B": "no", "C": "maybe"}
 LABEL_TO_LETTER = {v: k for k, v in CHOICES.items()}
-FIELDS = {"question": "QUESTION", "contexts": "CONTEXTS", "answer": "final_decision", "year": "YEAR"}
+FIELDS = {"question": "QUESTION", "contexts": "CONTEXTS", "answer": "final_decision", "year": "YEAR",
+          "explanation": "LONG_ANSWER"}
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
@@ -47,7 +49,8 @@ def parse(path: Path, options: dict[str, Any]) -> LoadResult:
         context = " ".join(contexts) if isinstance(contexts, list) else str(contexts)
         answer = LABEL_TO_LETTER.get(str(rec.get(FIELDS["answer"], "")).lower(), rec.get(FIELDS["answer"]))
         meta = {"language": "en", "context": context, "year": rec.get(FIELDS["year"]),
-                "discipline": "biomedical_research", "question_type": "reasoning", "source": "PubMedQA"}
+                "discipline": "biomedical_research", "question_type": "reasoning", "source": "PubMedQA",
+                "explanation": str(rec.get(FIELDS["explanation"]) or "").strip()}
         make_sample(where, pmid, rec.get(FIELDS["question"]), CHOICES, answer, meta, result)
     return result
 

@@ -1,21 +1,22 @@
 """Builders: one function per source kind, each turning a user-given path into
 chat-format :class:`~medsage.train.records.Record` objects with provenance and
 licence. Rows that cannot make a record (no answer, no key) are not dropped
-silently: they come back as ``problems`` (``"file:line: reason"``)."""
+silently: they come back as ``problems`` (``"file:line: reason"``).
+"""
 
 from __future__ import annotations
 
 import csv
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medsage.errors import DataError, SpecError
+from medsage.lang import detect_language
+from medsage.registry import data_builders
 from medsage.train.records import Record, read_records
-from medsage.train.sources.exams import ExamItem, read_exam_items
-from medsage.train.text import detect_language
+from medsage.train.sources.exams import ExamItem, load_exam_items
 
 # Licence of each public source as published (see /work/shared/data/SOURCES.md).
 LICENSES: dict[str, str] = {
@@ -63,9 +64,13 @@ def answer_text(letter: str, option_text: str, zh: bool, explanation: str = "") 
 
 
 def build_exam(path: str, source: str = "exam", license: str | None = None) -> BuildResult:
-    """Exam items (MedMCQA, MedQA, CNMLEQA, CMMLU, MMLU formats) -> Q/A records."""
-    res = BuildResult()
-    for it in read_exam_items(path):
+    """Exam items (any format :mod:`medsage.train.sources.exams` reads) -> Q/A records.
+
+    Rows the format's task loader skips come back as problems, as do items without options.
+    """
+    got = load_exam_items(path)
+    res = BuildResult(problems=list(got.problems))
+    for it in got.items:
         where = f"{it.path}:{it.line}"
         if not it.choices:
             res.problems.append(f"{where}: no options")
@@ -203,21 +208,17 @@ def build_chat(path: str, source: str = "chat", license: str | None = None) -> B
     return BuildResult(records=read_records(path))
 
 
-BUILDERS: dict[str, Callable[..., BuildResult]] = {
-    "medmcqa": build_exam, "medqa": build_exam, "cnmleqa": build_exam, "cmmlu": build_exam,
-    "mmlu": build_exam, "exam": build_exam, "medquad": build_medquad, "aci": build_aci,
-    "mts": build_mts, "medsafetybench": build_safety, "chat": build_chat,
-}
-
-
 def build_source(kind: str, path: str, license: str | None = None) -> BuildResult:
-    """Run the builder for ``kind`` (a key of :data:`BUILDERS`) on ``path``.
+    """Run the builder registered for ``kind`` (:data:`medsage.registry.data_builders`) on ``path``.
 
     Ids a source repeats get a ``#n`` suffix so every record id is unique.
+
+    Raises:
+        SpecError: ``kind`` is not a registered data source.
     """
-    if kind not in BUILDERS:
-        raise SpecError(f"unknown data source '{kind}' (known: {', '.join(sorted(BUILDERS))})")
-    res = BUILDERS[kind](path, source=kind, license=license)
+    if kind not in data_builders:
+        raise SpecError(f"unknown data source '{kind}' (known: {', '.join(data_builders.names())})")
+    res: BuildResult = data_builders.get(kind)(path, source=kind, license=license)
     seen: dict[str, int] = {}
     for rec in res.records:
         n = seen.get(rec.id, 0)

@@ -1,4 +1,4 @@
-"""Simulated-patient evaluation in the AgentClinic format.
+"""Simulated-patient evaluation in the AgentClinic format (the ``agentclinic`` task's procedure).
 
 A doctor agent interviews a patient agent that knows only the case file's
 ``Patient_Actor`` section, orders tests from a measurement agent, and commits to
@@ -8,8 +8,10 @@ deterministic reader of the case's ``Physical_Examination_Findings`` and
 ``Test_Results``: it can only reveal what the file says, and answers
 ``NORMAL READINGS`` for anything the file lacks (AgentClinic's convention).
 
-With a consult pipeline, the gathered history goes to its panel/MDT and the
-doctor commits to the diagnosis after reading the team's consensus.
+The task hands :func:`run_osce` to an :class:`~medsage.pipeline.Interactive`
+pipeline (``consult``, ``route``), which calls it with its team: the gathered history
+then goes to the panel/MDT (any :class:`~medsage.pipeline.Consultant`) and the doctor
+commits to the diagnosis after reading the team's consensus.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ import json
 import re
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medsage.clinic.consult_support import AgentReply, call_agent
 from medsage.errors import SpecError
 from medsage.models.base import Model
+from medsage.pipeline import Consultant
 from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample, Usage
-
-if TYPE_CHECKING:
-    from medsage.clinic.consult import ConsultPipeline
 
 DIAGNOSIS_RE = re.compile(r"DIAGNOSIS\s+READY\s*[:：]\s*(.+)", re.IGNORECASE)
 TEST_RE = re.compile(r"REQUEST\s+TEST\s*[:：]\s*(.+)", re.IGNORECASE)
@@ -89,24 +89,22 @@ def _patient_info(osce: dict[str, Any]) -> str:
     return "\n".join(f"{p.replace('_', ' ')}: {v}" for p, v in flatten(actor))
 
 
-async def run_osce(consult: ConsultPipeline | None, state: CaseState, doctor: Model | None = None,
-                   options: dict[str, Any] | None = None) -> CaseState:
+async def run_osce(state: CaseState, consult: Consultant | None, model: Model,
+                   options: dict[str, Any]) -> CaseState:
     """Run one simulated encounter; the diagnosis comes back as the output text.
 
+    A :data:`~medsage.pipeline.Procedure`.
+
     Args:
-        consult: A consult pipeline whose panel/MDT reviews the history before the
-            doctor commits, or ``None`` for a lone doctor.
-        state: A state whose sample carries ``metadata["osce"]``.
-        doctor: The doctor's model (default: the consult pipeline's base model).
-        options: ``turns`` and ``agent_timeout`` (default: the consult pipeline's options).
+        state: A state whose sample carries ``metadata["osce"]`` (the case file).
+        consult: A team whose panel/MDT reviews the history before the doctor
+            commits, or ``None`` for a lone doctor.
+        model: The doctor's (and the patient's) model.
+        options: ``turns`` and ``agent_timeout``.
 
     Raises:
-        SpecError: for a negative turn budget or no model at all.
+        SpecError: for a negative turn budget.
     """
-    model = doctor or (consult.model if consult else None)
-    if model is None:
-        raise SpecError("run_osce needs a doctor model or a consult pipeline")
-    options = options if options is not None else (consult.options if consult else {})
     turns = int(options.get("turns", 10))
     if turns < 0:
         raise SpecError(f"turn budget must be ≥ 0, got {turns}")
@@ -187,7 +185,7 @@ def _patient_view(dialogue: list[str]) -> list[Message]:
     return msgs or [Message("user", "Hello, what brings you in today?")]
 
 
-async def _commit(consult: ConsultPipeline | None, model: Model, state: CaseState, objective: str,
+async def _commit(consult: Consultant | None, model: Model, state: CaseState, objective: str,  # noqa: PLR0913 - split pending (#21)
                   demo: str, dialogue: list[str], doctor_msgs: list[Message], config: GenerateConfig,
                   timeout: float, trace: list[dict[str, Any]]) -> tuple[str | None, Usage]:
     usage = Usage()

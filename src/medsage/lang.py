@@ -1,6 +1,17 @@
-"""One text normaliser for every matcher in medsage (safety, de-identification, routing, notes).
+"""Language of a text and the one text normaliser, for every module in medsage.
 
-Hostile or careless input hides words from pattern matchers with characters a
+**Language.** :func:`detect_language` is the only language rule: it counts CJK
+ideographs and Latin-script words in the first 20,000 characters and says ``zh``
+when there are at least 0.6 CJK characters per Latin word (a CJK share
+``c / (c + w)`` of at least :data:`ZH_SHARE`), else ``en``. A Chinese note with
+English drug names stays Chinese; an English note quoting a Chinese term stays
+English. The other functions are built on the same counts:
+:func:`language_mix` adds whether both scripts are substantial (for the mixed-language
+warning of transcripts) and :func:`identify_language` tells apart other
+Latin-script languages, other scripts and text without letters (for prompt choice
+and training-data filters).
+
+**Normaliser.** Hostile or careless input hides words from pattern matchers with characters a
 reader does not see or cannot tell apart: zero-width spaces and other format
 characters (``war\\u200bfarin``), soft hyphens, Cyrillic or Greek look-alike
 letters (``wаrfarin`` with a Cyrillic ``а``), full-width Latin letters and
@@ -310,3 +321,82 @@ def describe_kinds(items: list[Suspicious]) -> str:
     for s in items:
         seen.setdefault(f"{labels.get(s.kind, s.kind)} U+{ord(s.char):04X}", "")
     return ", ".join(list(seen)[:5]) + (" …" if len(seen) > 5 else "")
+
+
+# --- language ------------------------------------------------------------------------------
+
+#: A text is Chinese from this share of CJK characters among CJK characters + Latin words
+#: (0.6 CJK characters per Latin word: a Chinese character carries about a morpheme).
+ZH_SHARE = 0.375
+#: Both languages are substantial when the CJK share lies in this range.
+MIXED_SHARE = (0.15, 0.85)
+#: Only the start of long texts is counted (the language of a document shows early).
+SAMPLE_CHARS = 20_000
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_OTHER_WORD = re.compile(r"[a-zäöüßéèàáíóúñç]+")
+_STOPWORDS = {
+    "fr": {"le", "la", "les", "des", "est", "avec", "une", "douleur", "patient", "depuis", "et"},
+    "es": {"el", "los", "las", "con", "una", "dolor", "paciente", "desde", "y", "años"},
+    "de": {"der", "die", "und", "mit", "ist", "seit", "schmerzen", "patient", "eine", "jahre"},
+}
+_EN_STOPWORDS = frozenset({"the", "and", "with", "of", "is", "a", "year", "old", "her", "his"})
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """``(CJK characters, Latin-script words)`` in the counted start of ``text``."""
+    sample = text[:SAMPLE_CHARS]
+    return len(_CJK_CHAR.findall(sample)), len(_LATIN_WORD.findall(sample))
+
+
+def cjk_share(text: str) -> float:
+    """CJK characters / (CJK characters + Latin words); 0 for text with neither."""
+    cjk, words = script_counts(text)
+    return cjk / (cjk + words) if cjk + words else 0.0
+
+
+def detect_language(text: str, lang: str = "auto") -> str:
+    """``zh`` or ``en`` by the one rule of this module.
+
+    Args:
+        text: Any text.
+        lang: ``zh`` or ``en`` to skip detection (anything else detects).
+
+    Returns:
+        ``zh`` when the CJK share is at least :data:`ZH_SHARE`, else ``en``.
+    """
+    if lang in ("zh", "en"):
+        return lang
+    return "zh" if cjk_share(text) >= ZH_SHARE else "en"
+
+
+def language_mix(text: str) -> tuple[str, bool]:
+    """``(detect_language(text), mixed)``: mixed when both scripts are substantial."""
+    share = cjk_share(text)
+    lo, hi = MIXED_SHARE
+    return ("zh" if share >= ZH_SHARE else "en"), lo <= share <= hi
+
+
+def identify_language(text: str) -> str:
+    """``zh``, ``en``, ``fr``/``es``/``de``, ``other`` (another script) or ``und`` (no letters).
+
+    Chinese is decided by :func:`detect_language`; Latin-script text is English unless
+    French, Spanish or German function words clearly outnumber English ones (best effort,
+    for prompt choice and language filters).
+    """
+    letters = [ch for ch in text[:SAMPLE_CHARS] if ch.isalpha()]
+    if not letters:
+        return "und"
+    if detect_language(text) == "zh":
+        return "zh"
+    non_cjk = [ch for ch in letters if not _CJK_CHAR.match(ch)]
+    if sum(1 for ch in non_cjk if ch.isascii()) < len(non_cjk) * 0.7:
+        return "other"
+    words = _OTHER_WORD.findall(text[:SAMPLE_CHARS].lower())
+    best, hits = "en", 0
+    for code, stop in _STOPWORDS.items():
+        n = sum(1 for w in words if w in stop)
+        if n > hits:
+            best, hits = code, n
+    en_hits = sum(1 for w in words if w in _EN_STOPWORDS)
+    return best if hits > max(2, en_hits) else "en"
