@@ -173,3 +173,61 @@ def test_lower_layers_never_import_higher_ones() -> None:
         assert forbidden(lower, "medsage.server.app") and forbidden(lower, "medsage.cli.bench")
     assert forbidden("medsage.registry", "medsage.models.base") and not forbidden("medsage.cli.serve", "medsage.server")
     assert layer_violations(graph) == []
+
+
+# The layers of ARCHITECTURE.md, lowest first: a package may import its own layer (without a
+# package-level cycle) and the layers below it, never a higher one.
+LAYERS: list[set[str]] = [
+    {"medsage", "medsage.types", "medsage.errors", "medsage.registry"},
+    {"medsage.lang", "medsage.progress", "medsage.resume", "medsage.scoring", "medsage.models",
+     "medsage.cache", "medsage.embed"},
+    {"medsage.safety", "medsage.rubric", "medsage.kb", "medsage.notes", "medsage.route"},
+    {"medsage.tasks", "medsage.pipeline"},
+    {"medsage.report", "medsage.runner"},
+    {"medsage.train"},
+    {"medsage.clinic"},
+    {"medsage.server", "medsage.cli", "medsage.__main__"},
+]
+
+
+def layer_of(package: str) -> int:
+    """Index of ``package`` in :data:`LAYERS` (a package missing from the table fails the test)."""
+    for i, members in enumerate(LAYERS):
+        if package in members:
+            return i
+    raise KeyError(package)
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph folded onto top-level packages (``medsage.kb``, ``medsage.runner`` …)."""
+    out: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        out.setdefault(_package(module), set()).update(_package(t) for t in targets if _package(t) != _package(module))
+    return out
+
+
+def test_every_package_has_a_layer() -> None:
+    missing = []
+    for package in package_graph(import_graph()):
+        try:
+            layer_of(package)
+        except KeyError:
+            missing.append(package)
+    assert missing == []
+
+
+def test_no_import_cycle_between_packages() -> None:
+    assert cycles(package_graph(import_graph())) == []
+
+
+def test_packages_import_only_their_layer_and_below() -> None:
+    upward = sorted(f"{p} -> {t}" for p, targets in package_graph(import_graph()).items()
+                    for t in targets if layer_of(t) > layer_of(p))
+    assert upward == []
+
+
+def test_layer_check_catches_an_upward_import() -> None:
+    fake = {"medsage.kb.search": {"medsage.runner"}, "medsage.runner": {"medsage.kb.search"}}
+    graph = package_graph(fake)
+    assert cycles(graph) == [["medsage.kb", "medsage.runner"]]
+    assert [t for t in graph["medsage.kb"] if layer_of(t) > layer_of("medsage.kb")] == ["medsage.runner"]

@@ -156,8 +156,10 @@ def test_ask_cli_json(built_kb: Path, tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     script.write_text(json.dumps([{"contains": "流感", "response": "发病48小时内开始抗病毒治疗获益最大，常用奥司他韦[1, 2, 3]。"}]),
                       encoding="utf-8")
+    # --lang zh: in this 12-chunk fixture the English rendering (flu, treatment) lifts the rabies
+    # chunk ("flu-like symptoms") into the top 3; the test is about the Chinese evidence path
     res = CliRunner().invoke(cli, ["ask", "流感应该怎么治疗？", "--kb", str(built_kb), "--model", "mock/script",
-                                   "-M", f"file={script}", "--json"])
+                                   "-M", f"file={script}", "--lang", "zh", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["language"] == "zh" and data["answer"].startswith("发病48小时内")

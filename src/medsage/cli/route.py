@@ -113,7 +113,7 @@ def evaluate(model_dir: Path | None, data: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def department(text: tuple[str, ...], departments: Path | None, lang: str, top: int, model: str | None,
                model_opts: tuple[str, ...], as_json: bool) -> None:
-    """Which department should TEXT (a patient's complaint) go to? (导诊)
+    """Which department should TEXT (a patient's complaint) go to (导诊)?
 
     Ranked departments from the list in use, each with a score and a short reason, plus
     the red-flag urgency (emergency first when it fires). Decision support, not a diagnosis.

@@ -31,21 +31,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from medsage.clinic.carry import carry
 from medsage.clinic.consult_prompts import prompt
 from medsage.clinic.consult_support import (
     PROMPT_LANGUAGES,
-    AgentReply,
-    call_agent,
     case_caveats,
     kb_evidence,
     safety_review,
 )
 from medsage.errors import SpecError
 from medsage.lang import identify_language
+from medsage.models.agent import AgentReply, call_agent
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline, Procedure
 from medsage.route.departments import DepartmentMatch, recruit
+from medsage.safety.carry import carry
 from medsage.scoring.extract import extract_choice
 from medsage.types import (
     DISCLAIMER,

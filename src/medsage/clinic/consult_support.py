@@ -1,21 +1,17 @@
 """Helpers shared by the consultation, routing and simulated-patient pipelines.
 
-Case-record sanity checks (no findings, contradictions),
-a bounded agent call (timeout, empty reply, loop detection, usage accounting),
-knowledge-base evidence and the safety review.
+Case-record sanity checks (no findings, contradictions), knowledge-base evidence and the
+safety review. The bounded agent call lives in :mod:`medsage.models.agent`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
-from medsage.models.base import Model
-from medsage.types import Finding, GenerateConfig, Message, Usage
+from medsage.types import Finding
 
 log = logging.getLogger(__name__)
 PROMPT_LANGUAGES = ("en", "zh")
@@ -48,81 +44,6 @@ def case_caveats(text: str) -> list[str]:
     if temps and re.search(r"\b(?:afebrile|no fever)\b|无发热|体温正常", text, re.I) and max(temps) >= 38.0:
         notes.append(f"afebrile/无发热 stated but temperature {max(temps)} °C recorded")
     return notes
-
-
-def looping(text: str) -> int | None:
-    """Where a degenerate repetition starts in ``text`` (an agent stuck in a loop), else None.
-
-    Flags a chunk of ≥12 characters repeated ≥4 times back to back, or the same
-    line ≥4 times. Returns the offset at which to cut the text.
-    """
-    m = re.search(r"(.{12,200}?)\1{3,}", text, re.DOTALL)
-    if m:
-        return m.start() + len(m.group(1))
-    seen: dict[str, int] = {}
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        key = line.strip()
-        if key:
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] >= 4:
-                return pos
-        pos += len(line)
-    return None
-
-
-@dataclass
-class AgentReply:
-    """One agent call's outcome, ready for the trace."""
-
-    agent: str
-    role: str
-    round: int
-    text: str = ""
-    usage: Usage = field(default_factory=Usage)
-    latency_s: float = 0.0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def trace(self, **extra: Any) -> dict[str, Any]:
-        """A trace entry for this reply."""
-        entry: dict[str, Any] = {
-            "round": self.round, "agent": self.agent, "role": self.role, "content": self.text,
-            "usage": asdict(self.usage), "latency_s": round(self.latency_s, 3),
-        }
-        if self.error:
-            entry["error"] = self.error
-        if self.notes:
-            entry["notes"] = list(self.notes)
-        entry.update(extra)
-        return entry
-
-
-async def call_agent(model: Model, agent: str, role: str, rnd: int, messages: list[Message],
-                     config: GenerateConfig, timeout_s: float) -> AgentReply:
-    """Call ``model`` once, bounded by ``timeout_s``; empty, failed and looping replies are flagged."""
-    reply = AgentReply(agent, role, rnd)
-    start = time.perf_counter()
-    try:
-        out = await asyncio.wait_for(model.generate(messages, config), timeout=timeout_s)
-    except TimeoutError:
-        reply.error = f"no reply within {timeout_s:g} s"
-        reply.latency_s = time.perf_counter() - start
-        return reply
-    reply.latency_s = time.perf_counter() - start
-    reply.usage = out.usage
-    if out.error:
-        reply.error = out.error
-        return reply
-    text = (out.text or "").strip()
-    cut = looping(text)
-    if cut is not None:
-        reply.notes.append(f"loop detected: reply cut at character {cut} of {len(text)}")
-        text = text[:cut].strip()
-    if not text:
-        reply.error = "empty reply"
-    reply.text = text
-    return reply
 
 
 def kb_evidence(kb_path: str, query: str, k: int) -> tuple[list[dict[str, Any]], str | None]:

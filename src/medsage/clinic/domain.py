@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from medsage.clinic.bank import QuestionBank, Shot
-from medsage.clinic.carry import carry
 from medsage.clinic.citations import split_sentences
 from medsage.clinic.evidence import RULES, defuse
 from medsage.errors import DataError, SpecError
@@ -44,6 +43,7 @@ from medsage.kb.search import KnowledgeBase, clean_query
 from medsage.kb.text import tokenize
 from medsage.models.base import Model, option
 from medsage.pipeline import Pipeline
+from medsage.safety.carry import carry
 from medsage.tasks.exams.common import LETTERS, PROMPTS
 from medsage.types import CaseState, Message, ModelOutput, Sample, Usage
 

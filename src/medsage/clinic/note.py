@@ -17,12 +17,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.carry import carry
 from medsage.models.base import Model
 from medsage.notes.generate import DraftConfig
 from medsage.notes.grounding import GroundingConfig
 from medsage.notes.service import NoteOptions, make_note, transcript_from_text
 from medsage.pipeline import Pipeline
+from medsage.safety.carry import carry
 from medsage.types import CaseState, ModelOutput, Usage
 
 

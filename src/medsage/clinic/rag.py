@@ -30,7 +30,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.carry import carry
 from medsage.clinic.citations import add_markers, drop_repeats, lexical_support, summarize, verify
 from medsage.clinic.evidence import RULES, format_evidence
 from medsage.errors import SpecError
@@ -39,6 +38,7 @@ from medsage.kb.types import Hit
 from medsage.lang import detect_language
 from medsage.models.base import Model, get_model, option
 from medsage.pipeline import Pipeline
+from medsage.safety.carry import carry
 from medsage.types import CaseState, Citation, Message, ModelOutput, Usage
 
 NOT_COVERED = {

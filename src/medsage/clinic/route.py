@@ -126,6 +126,6 @@ class RoutePipeline(Pipeline):
         state = state.evolve(output=output, trace=tuple(trace))
         if state.sample.choices:
             return state
-        from medsage.clinic.carry import carry
+        from medsage.safety.carry import carry
 
         return carry(state)  # the single agent gets the same safety carry-through as the panels

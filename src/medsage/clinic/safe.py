@@ -26,12 +26,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.carry import safety_block
 from medsage.lang import detect_language
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline
 from medsage.safety import check
 from medsage.safety._common import finding_to_dict, msg
+from medsage.safety.carry import safety_block
 from medsage.safety.context import PatientContext
 from medsage.safety.triage import emergency_guidance
 from medsage.types import CaseState, Finding, ModelOutput
@@ -135,7 +135,8 @@ class SafetyPipeline(Pipeline):
     async def _attributed_doses(self, question: str, answer: str, pre: Any, post: Any, context: Any,
                                 lang: str) -> list[Finding]:
         """A dose in the answer with no drug named there is read as the dose of the one drug
-        the question asked about ("What's the dose of acetaminophen?" -> "2000 mg q4h")."""
+        the question asked about ("What's the dose of acetaminophen?" -> "2000 mg q4h").
+        """
         drugs = {m.drug_id: m for m in pre.medications if m.source == "text"}
         offset = len(question) + 2
         in_answer = [m for m in post.medications if m.span and m.span[0] >= offset]
@@ -164,7 +165,8 @@ def _shift(f: Finding, offset: int) -> Finding:
 
 def _user_raised(f: Finding, known: set[str]) -> Finding:
     """A blocking finding about drugs the user already named (question/context) is a warning on the
-    answer, not a reason to withhold it — unless the answer itself states the offending dose."""
+    answer, not a reason to withhold it — unless the answer itself states the offending dose.
+    """
     if f.action != "block":
         return f
     drugs = f.data.get("drugs") or ([f.data["drug"]] if f.data.get("drug") else [])

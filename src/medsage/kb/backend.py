@@ -165,49 +165,37 @@ def fused_search(backend: Backend, text: str, k: int, mode: str, filters: Filter
     """BM25, dense or hybrid search over any :class:`Backend` (``text`` already cleaned).
 
     ``english`` (see :mod:`medsage.kb.crosslingual`) is an English rendering of a
-    Chinese ``text``. The search then runs as if the question had been asked in both
-    languages, each version searched among the chunks of its own language: its words
-    join the BM25 query (bm25), its cosine ranking of English chunks is fused with the
-    original's (dense), or its margin and BM25 rankings of English chunks join the
-    original's two lists (hybrid). English hits report the English query's cosine and
-    margin.
+    Chinese ``text``. Its words join the BM25 query, and an English chunk's dense score
+    is the better of the two phrasings' (its cosine, or its margin in hybrid mode, for
+    the original and for the English query), so each chunk is judged by the question
+    as asked in its own language while the lists keep their usual shape.
     """
     if mode == "hybrid" and not backend.has_dense:
         mode = "bm25"
     en_filters = _english_only(filters) if english else None
+    sparse_text = f"{text} {english.sparse}" if english and en_filters else text
     if mode == "bm25":
-        query = f"{text} {english.sparse}" if english and en_filters else text
-        ranked = backend.sparse_candidates(query, k, filters)
+        ranked = backend.sparse_candidates(sparse_text, k, filters)
         chunks = backend.chunks_of([i for i, _ in ranked])
         return [Hit(c, s, r, bm25=s) for r, (c, (_, s)) in enumerate(zip(chunks, ranked, strict=True), 1)]
     from medsage.embed import embed_query
 
     qvec = embed_query(text[:MAX_DENSE_QUERY_CHARS])
     qvec_en = embed_query(english.dense[:MAX_DENSE_QUERY_CHARS]) if english and en_filters else None
-    if mode == "dense" and qvec_en is None:
-        dense = dense_ranking(backend, qvec, k, filters, by="cosine")
+    if mode == "dense":
+        dense = _dense_both(backend, qvec, qvec_en, en_filters, k, filters, by="cosine")
         chunks = backend.chunks_of([t[0] for t in dense])
         return [Hit(c, cos, r, dense=cos, margin=m)
                 for r, (c, (_, cos, m)) in enumerate(zip(chunks, dense, strict=True), 1)]
     depth = max(depth, k)
-    by = "cosine" if mode == "dense" else "margin"
-    dense = dense_ranking(backend, qvec, depth, filters, by=by)
-    sparse = backend.sparse_candidates(text, depth, filters) if mode == "hybrid" else []
-    dense_en: list[tuple[int, float, float]] = []
-    sparse_en: list[tuple[int, float]] = []
-    if english and en_filters and qvec_en is not None:
-        dense_en = dense_ranking(backend, qvec_en, depth, en_filters, by=by)
-        if mode == "hybrid":
-            sparse_en = backend.sparse_candidates(english.sparse, depth, en_filters)
-    lists = [[t[0] for t in dense], [i for i, _ in sparse], [t[0] for t in dense_en], [i for i, _ in sparse_en]]
-    fused = rrf([ranking for ranking in lists if ranking])[:k]
+    sparse = backend.sparse_candidates(sparse_text, depth, filters)
+    dense = _dense_both(backend, qvec, qvec_en, en_filters, depth, filters, by="margin")
+    fused = rrf([[t[0] for t in dense], [i for i, _ in sparse]])[:k]
     bm25 = dict(sparse)
-    for i, score in sparse_en:
-        bm25[i] = max(score, bm25.get(i, 0.0))
-    by_row = {t[0]: t for t in dense} | {t[0]: t for t in dense_en}
+    by_row = {t[0]: t for t in dense}
     rows = [i for i, _ in fused]
     chunks = backend.chunks_of(rows)
-    missing = [(i, c.language == "en" and qvec_en is not None) for i, c in zip(rows, chunks, strict=True)
+    missing = [(i, qvec_en is not None and c.language == "en") for i, c in zip(rows, chunks, strict=True)
                if i not in by_row]
     for use_en, vec in ((False, qvec), (True, qvec_en)):  # BM25-only candidates: for citations and coverage
         todo = [i for i, en in missing if en == use_en]
@@ -216,8 +204,22 @@ def fused_search(backend: Backend, text: str, k: int, mode: str, filters: Filter
     hits = []
     for r, (c, (i, s)) in enumerate(zip(chunks, fused, strict=True), 1):
         _, cos, margin = by_row.get(i, (i, None, None))
-        hits.append(Hit(c, s, r, bm25=bm25.get(i, 0.0) if mode == "hybrid" else None, dense=cos, margin=margin))
+        hits.append(Hit(c, s, r, bm25=bm25.get(i, 0.0), dense=cos, margin=margin))
     return hits
+
+
+def _dense_both(backend: Backend, qvec: Any, qvec_en: Any, en_filters: Filters | None, depth: int,
+                filters: Filters, by: str) -> list[tuple[int, float, float]]:
+    """The dense ranking of ``qvec``; with an English query, English chunks keep their better score."""
+    found = dense_ranking(backend, qvec, depth, filters, by=by)
+    if qvec_en is None or en_filters is None:
+        return found
+    col = 2 if by == "margin" else 1
+    best = {t[0]: t for t in found}
+    for t in dense_ranking(backend, qvec_en, depth, en_filters, by=by):
+        if t[0] not in best or t[col] > best[t[0]][col]:
+            best[t[0]] = t
+    return sorted(best.values(), key=lambda t: (-t[col], t[0]))[:depth]
 
 
 def _english_only(filters: Filters) -> Filters | None:

@@ -126,7 +126,7 @@ def transcript_from_text(text: str, lang: str = "auto", source: str = "") -> Tra
 
 def with_input_safety(safety: dict[str, Any], text: str) -> dict[str, Any]:
     """``safety`` plus the conversation's own findings (``input``, merged into ``findings``)."""
-    from medsage.clinic.carry import input_report, safety_block
+    from medsage.safety.carry import input_report, safety_block
 
     if not text.strip():
         return safety

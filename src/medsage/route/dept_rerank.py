@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from medsage.route.department import DepartmentChoice, DepartmentResult
-from medsage.tasks.department_triage import parse_departments
+from medsage.route.deptlist import parse_departments
 from medsage.types import GenerateConfig, Message
 
 log = logging.getLogger(__name__)

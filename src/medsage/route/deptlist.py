@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -267,3 +268,18 @@ def builtin_list(lang: str) -> DepartmentList:
 def sample_list_path() -> Path:
     """The shipped 52-department Chinese sample list (children's and adult clinics)."""
     return Path(str(resources.files("medsage") / "data" / "route_dept" / "departments_zh52.txt"))
+
+def parse_departments(text: str, candidates: Sequence[str]) -> list[str]:
+    """Candidate names found in ``text``, in order of appearance (longest name wins overlaps)."""
+    found: list[tuple[int, str]] = []
+    taken: set[int] = set()
+    for name in sorted(candidates, key=len, reverse=True):
+        start = text.find(name)
+        while start >= 0:
+            span = set(range(start, start + len(name)))
+            if not span & taken:
+                taken |= span
+                found.append((start, name))
+                break
+            start = text.find(name, start + 1)
+    return [n for _, n in sorted(found)]

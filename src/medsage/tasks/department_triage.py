@@ -7,7 +7,7 @@ Rows (JSONL)::
 with a candidate list (``--task-option departments=FILE``, one name a line; default: the
 shipped 52-department Chinese sample list). An empty reference means "not medical: name
 no department". The model is shown the complaint and the candidates and answers with
-department names; :func:`parse_departments` keeps the candidate names it finds.
+department names; :func:`medsage.route.deptlist.parse_departments` keeps the candidate names it finds.
 
 Scoring follows the reference formula over department sets: per row, ``tp`` = reference
 departments found in the prediction; micro precision = Σtp / Σ|predicted|, micro recall =
@@ -26,6 +26,7 @@ from typing import Any
 from medsage.errors import DataError
 from medsage.lang import detect_language
 from medsage.models.base import Model
+from medsage.route.deptlist import parse_departments
 from medsage.tasks.base import LoadResult, Task
 from medsage.types import CaseState, Message, Sample, Score
 
@@ -43,20 +44,6 @@ def split_reference(reference: str) -> list[str]:
     return [p.strip() for p in reference.split("|") if p.strip()]
 
 
-def parse_departments(text: str, candidates: Sequence[str]) -> list[str]:
-    """Candidate names found in ``text``, in order of appearance (longest name wins overlaps)."""
-    found: list[tuple[int, str]] = []
-    taken: set[int] = set()
-    for name in sorted(candidates, key=len, reverse=True):
-        start = text.find(name)
-        while start >= 0:
-            span = set(range(start, start + len(name)))
-            if not span & taken:
-                taken |= span
-                found.append((start, name))
-                break
-            start = text.find(name, start + 1)
-    return [n for _, n in sorted(found)]
 
 
 def set_counts(predicted: Iterable[str], reference: Iterable[str]) -> tuple[int, int, int]:
@@ -97,7 +84,8 @@ class DepartmentTriageTask(Task):
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
         """Rows from ``data`` (default: the shipped test split). Options: ``departments``
-        (candidate list file), ``split`` (``dev``/``test``/``all``)."""
+        (candidate list file), ``split`` (``dev``/``test``/``all``).
+        """
         from medsage.route.department import devset_path
 
         path = Path(data) if data else devset_path()

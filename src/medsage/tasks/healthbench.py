@@ -91,6 +91,7 @@ class HealthBenchTask(Task):
 
         Args:
             data: Path to a HealthBench JSONL file.
+            **options: ``subset`` and ``ids``, below.
             subset: ``all`` (default), ``hard`` or ``consensus``; the latter two need ``ids``.
             ids: Path to the subset's id list (or an iterable of ids).
         """

@@ -22,8 +22,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from medsage.clinic.consult_support import AgentReply, call_agent
 from medsage.errors import SpecError
+from medsage.models.agent import AgentReply, call_agent
 from medsage.models.base import Model
 from medsage.pipeline import Consultant
 from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample, Usage

@@ -1,5 +1,6 @@
 """Text helpers shared by curation and decontamination: normalisation for duplicate keys,
-tokens and n-grams that work for English and Chinese (language: :mod:`medsage.lang`)."""
+tokens and n-grams that work for English and Chinese (language: :mod:`medsage.lang`).
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ object that plain OpenAI clients ignore. In a stream they arrive on the last
 chunk before ``[DONE]``.
 
 Every answer, from a base model or a pipeline, carries the safety findings of the
-user's message as ``medsage safety check`` reports them (:mod:`medsage.clinic.carry`):
+user's message as ``medsage safety check`` reports them (:mod:`medsage.safety.carry`):
 ``medsage.input_safety`` (triage level, strongest action, findings), the findings merged
 into ``medsage.findings``, and emergency guidance / blocking findings before the answer.
 """
@@ -98,7 +98,7 @@ def carry_input(messages: list[Message], output: ModelOutput) -> ModelOutput:
     """``output`` with the last user message's safety findings carried in (once)."""
     if "input_safety" in output.extras:  # a pipeline already did
         return output
-    from medsage.clinic.carry import carry
+    from medsage.safety.carry import carry
     from medsage.types import CaseState, Sample
 
     question = next((m.content for m in reversed(messages) if m.role == "user"), "")

@@ -45,8 +45,11 @@ PROMPTS: dict[str, dict[str, str]] = {
 MODES = ("generate", "cot", "likelihood")
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:  # noqa: C901, PLR0912 - split pending (#21)
-    """Yield ``(location, record)`` from a json, jsonl or csv file.
+def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
+    """Yield ``(location, record)`` from a json, jsonl, csv or parquet file.
+
+    JSON lines that do not parse come back as ``None`` records (the loader reports them);
+    a JSON object yields ``(value, key)`` pairs, a JSON list its items, a CSV its rows.
 
     Raises:
         DataError: empty, truncated, non-UTF-8 or unparseable files.
@@ -58,6 +61,18 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:  # noqa: C901,
     if path.suffix == ".parquet":
         yield from _read_parquet(path)
         return
+    text = _read_text(path)
+    if fmt == "jsonl":
+        yield from read_rows_jsonl_text(path, text)
+    elif fmt == "json":
+        yield from _json_rows(path, text)
+    elif fmt in ("csv", "csv-noheader"):
+        yield from _csv_rows(path, text)
+    else:
+        raise DataError(f"unknown format {fmt}")
+
+
+def _read_text(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -66,42 +81,34 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:  # noqa: C901,
         raise DataError(f"{path}: cannot read ({exc.strerror})") from exc
     if not text.strip():
         raise DataError(f"{path}: file is empty")
-    if fmt == "jsonl":
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                yield f"{path}:{lineno}", json.loads(line)
-            except ValueError:
-                yield f"{path}:{lineno}", None
-        return
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            # Some "json" sources are really JSON lines.
-            if text.lstrip().startswith("{") and "\n{" in text:
-                yield from read_rows_jsonl_text(path, text)
-                return
-            raise DataError(f"{path}: invalid or truncated JSON ({exc})") from exc
-        if isinstance(data, dict):
-            for key, value in data.items():
-                yield f"{path}:{key}", (value, key)
-        elif isinstance(data, list):
-            for i, value in enumerate(data):
-                yield f"{path}:item {i}", value
-        else:
-            raise DataError(f"{path}: expected a JSON list or object")
-        return
-    if fmt in ("csv", "csv-noheader"):
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            for row in reader:
-                yield f"{path}:{reader.line_num}", row
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from exc
-        return
-    raise DataError(f"unknown format {fmt}")
+    return text
+
+
+def _json_rows(path: Path, text: str) -> Iterator[tuple[str, Any]]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        if text.lstrip().startswith("{") and "\n{" in text:  # some "json" sources are really JSON lines
+            yield from read_rows_jsonl_text(path, text)
+            return
+        raise DataError(f"{path}: invalid or truncated JSON ({exc})") from exc
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield f"{path}:{key}", (value, key)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield f"{path}:item {i}", value
+    else:
+        raise DataError(f"{path}: expected a JSON list or object")
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, Any]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            yield f"{path}:{reader.line_num}", row
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from exc
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[str, Any]]:
@@ -121,6 +128,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def read_rows_jsonl_text(path: Path, text: str) -> Iterator[tuple[str, Any]]:
+    """``(path:line, record)`` for each non-blank line of ``text``; ``None`` for lines that do not parse."""
     for lineno, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:

@@ -54,10 +54,9 @@ EXAM_READERS: tuple[tuple[str, Parser, dict[str, Any]], ...] = (
     ("medqa_mainland_published", published.parse, {}),
 )
 MIN_VALID = 0.9
-# detect_file only: when no exam reader reaches MIN_VALID, the reader (exam or open-answer) with
-# the most usable rows reads the file if they are at least this share of its rows. Training
-# files may hold a few bad rows (reported as problems); HealthBench files repeat prompts
-# (skipped as exact duplicates).
+# detect_file only: the share of usable rows enough for a file no exam reader takes at MIN_VALID.
+# Training files may hold a few bad rows (reported as problems); HealthBench files repeat
+# prompts (skipped as exact duplicates).
 MIN_MAJORITY = 0.5
 # A parser given the wrong format (or a folder) may trip over a field of an unexpected type.
 _WRONG_FORMAT = (MedsageError, csv.Error, OSError, ValueError, TypeError, LookupError, AttributeError)
