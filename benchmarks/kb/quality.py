@@ -4,7 +4,7 @@ A query counts as found at rank r when the r-th hit's document is one of the que
 relevant documents (``doc_ids``). For the English MedQuAD set (each question -> its own
 document) a "topic" variant also accepts any document with the same Focus (MedQuAD
 repeats topics across NIH sites). Also reports how often the rag pipeline's coverage
-gate (:func:`medsage.clinic.rag.covered`) lets each set through (off-topic questions
+gate (:func:`medsage.pipelines.rag.covered`) lets each set through (off-topic questions
 should be declined).
 
 Chinese queries on a KB with English chunks are searched with an English rendering
@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from medsage.clinic.rag import covered
 from medsage.kb import KnowledgeBase
 from medsage.kb.crosslingual import model_translations
+from medsage.pipelines.rag import covered
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import common_flags, write_json  # noqa: E402

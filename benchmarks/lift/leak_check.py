@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import common_flags, provenance  # noqa: E402
 
-from medsage.clinic.bank import QuestionBank  # noqa: E402
+from medsage.pipelines.bank import QuestionBank  # noqa: E402
 from medsage.runner import get_task  # noqa: E402
 from medsage.train.decontam import _bigrams  # noqa: E402
 

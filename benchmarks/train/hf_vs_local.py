@@ -26,8 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import common_flags, provenance  # noqa: E402
 
-from medsage.clinic.domain import letter_logprobs  # noqa: E402
 from medsage.models.base import get_model  # noqa: E402
+from medsage.pipelines.domain import letter_logprobs  # noqa: E402
 from medsage.runner import get_task  # noqa: E402
 from medsage.scoring.paired import paired_difference  # noqa: E402
 from medsage.types import GenerateConfig  # noqa: E402

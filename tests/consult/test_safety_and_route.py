@@ -70,7 +70,7 @@ async def test_route_sends_complex_case_to_mdt(script_model) -> None:
 
 
 async def test_route_non_medical_query_goes_single(monkeypatch: pytest.MonkeyPatch) -> None:
-    from medsage.clinic import route as route_mod
+    from medsage.pipelines import route as route_mod
 
     monkeypatch.setattr(route_mod.RoutePipeline, "_intent",
                         lambda self, text: {"label": "other", "confidence": 0.9, "medical": False})

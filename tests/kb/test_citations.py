@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medsage.clinic.citations import (
+from medsage.kb.types import Chunk
+from medsage.models.base import get_model
+from medsage.pipelines.citations import (
     add_markers,
     cited_numbers,
     drop_repeats,
     split_sentences,
     verify,
 )
-from medsage.kb.types import Chunk
-from medsage.models.base import get_model
 
 HBP = Chunk("c1", "d1", "High Blood Pressure", "What is (are) High Blood Pressure ?",
             "High blood pressure usually has no symptoms, but it can cause serious problems such as "

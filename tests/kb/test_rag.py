@@ -84,8 +84,8 @@ async def test_uncovered_question_is_declined_without_calling_model(built_kb: Pa
 
 
 def test_coverage_gate_rule() -> None:
-    from medsage.clinic.rag import covered
     from medsage.kb.types import Chunk, Hit
+    from medsage.pipelines.rag import covered
 
     en = Chunk("a#0.0", "a", "Asthma", "", "Asthma inflames the airways.", "medquad")
     zh = Chunk("b#0.0", "b", "流感", "", "流感由流感病毒引起。", "docs", language="zh")

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from medsage.cli import cli
-from medsage.clinic.bank import QuestionBank, load_bank_file
-from medsage.clinic.domain import average_option_probs, rotate
 from medsage.errors import DataError, SpecError
 from medsage.models.base import Model, ModelSpec
 from medsage.pipeline import get_pipeline
+from medsage.pipelines.bank import QuestionBank, load_bank_file
+from medsage.pipelines.domain import average_option_probs, rotate
 from medsage.runner import blind
 from medsage.tasks.exams.common import exam_messages
 from medsage.types import CaseState, GenerateConfig, Message, ModelOutput, Sample
@@ -164,7 +164,7 @@ def test_blind_removes_the_answer() -> None:
 
 def test_bench_runs_domain_blind_and_reports_exclusions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
-    import medsage.clinic.domain as domain
+    import medsage.pipelines.domain as domain
 
     original = domain.DomainPipeline.run
 

@@ -37,7 +37,7 @@ def test_kb_search_returns_hits(kb_env: Env) -> None:
 
 
 def test_rag_model_listed_and_cites(kb_env: Env) -> None:
-    pytest.importorskip("medsage.clinic.rag")
+    pytest.importorskip("medsage.pipelines.rag")
     ids = [m["id"] for m in kb_env.client.get("/v1/models", headers=kb_env.h()).json()["data"]]
     assert "medsage-rag" in ids
     r = kb_env.client.post("/v1/chat/completions", headers=kb_env.h(), json={

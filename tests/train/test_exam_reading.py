@@ -124,7 +124,7 @@ NATIVE_FIELDS = {"opa", "opb", "opc", "opd", "ope", "cop", "exp", "answer_idx", 
                  "LONG_ANSWER", "final_decision", "exam_class", "exam_subject", "subject_name", "topic_name",
                  "reference_answer", "QA_pairs"}
 # Modules that handle exam items; they read files only through the loaders (no csv, no xlsx rows).
-EXAM_CONSUMERS = ("train/sources/exams.py", "train/decontam.py", "train/curation/load.py", "clinic/bank.py")
+EXAM_CONSUMERS = ("train/sources/exams.py", "train/decontam.py", "train/curation/load.py", "pipelines/bank.py")
 
 
 def parser_traces(rel: str, source: str) -> list[str]:

@@ -13,10 +13,10 @@ from medsage.types import DISCLAIMER
 
 
 async def _ask(question: str, model_spec: str, model_options: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    from medsage.clinic.rag import RagPipeline
     from medsage.kb.search import clean_query
     from medsage.lang import detect_language
     from medsage.models.base import get_model
+    from medsage.pipelines.rag import RagPipeline
     from medsage.types import CaseState, GenerateConfig, Message, Sample
 
     text, _ = clean_query(question)

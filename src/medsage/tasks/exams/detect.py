@@ -8,7 +8,7 @@ data and decontamination, also takes files with more bad rows (:data:`MIN_MAJORI
 and open-answer files: HealthBench (``medsage.tasks.healthbench``), MTS-Dialog and
 ACI-Bench (``medsage.tasks.notes``) and CMB-Clin cases (:func:`.cmb.parse_clin`).
 
-Used by the question bank (``clinic/bank.py``), by training-data building and by
+Used by the question bank (``pipelines/bank.py``), by training-data building and by
 decontamination's reading of unnamed test files (``train/sources/exams.py``), so an
 exam file is always parsed by the same code as ``medsage bench`` parses it.
 """

@@ -4,7 +4,7 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
 
 * **Solved examples** (``bank=FILE``, repeatable; ``shots``): the most similar solved
   items of a question bank shown before the question as question → answer text
-  (nearest-neighbour few-shot, :mod:`medsage.clinic.bank`). Items that contain the
+  (nearest-neighbour few-shot, :mod:`medsage.pipelines.bank`). Items that contain the
   question are excluded by the decontamination rule; the count is in each sample's
   extras (``bank_excluded``) and the run summary.
 * **Evidence** (``kb=DIR``; ``evidence_chars``, ``evidence_k``): the sentences of the
@@ -35,14 +35,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from medsage.clinic.bank import QuestionBank, Shot
-from medsage.clinic.citations import split_sentences
-from medsage.clinic.evidence import RULES, defuse
 from medsage.errors import DataError, SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
 from medsage.kb.text import tokenize
 from medsage.models.base import Model, option
 from medsage.pipeline import Pipeline
+from medsage.pipelines.bank import QuestionBank, Shot
+from medsage.pipelines.citations import split_sentences
+from medsage.pipelines.evidence import RULES, defuse
 from medsage.safety.carry import carry
 from medsage.tasks.exams.common import LETTERS, PROMPTS
 from medsage.types import CaseState, Message, ModelOutput, Sample, Usage

@@ -31,18 +31,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from medsage.clinic.consult_prompts import prompt
-from medsage.clinic.consult_support import (
-    PROMPT_LANGUAGES,
-    case_caveats,
-    kb_evidence,
-    safety_review,
-)
 from medsage.errors import SpecError
 from medsage.lang import identify_language
 from medsage.models.agent import AgentReply, call_agent
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline, Procedure
+from medsage.pipelines.consult_prompts import prompt
+from medsage.pipelines.consult_support import (
+    PROMPT_LANGUAGES,
+    case_caveats,
+    kb_evidence,
+    safety_review,
+)
 from medsage.route.departments import DepartmentMatch, recruit
 from medsage.safety.carry import carry
 from medsage.scoring.extract import extract_choice

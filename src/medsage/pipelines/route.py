@@ -9,7 +9,7 @@ measured features go first in the trace. Options:
   ``on`` or ``off``; ``intent_model``: a directory from ``medsage route train``
   (default: the shipped seed model). A query classified as not medical is
   answered by the single agent, and the trace says so.
-* Any :class:`~medsage.clinic.consult.ConsultPipeline` option (``kb``,
+* Any :class:`~medsage.pipelines.consult.ConsultPipeline` option (``kb``,
   ``max_tokens``, ``agent_timeout``, ``moderator`` …) is passed to the panel and
   the MDT; ``panel_rounds``/``mdt_rounds`` override their discussion rounds.
 """
@@ -21,10 +21,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.consult import ConsultPipeline, read_case
 from medsage.errors import SpecError
 from medsage.models.base import Model
 from medsage.pipeline import Pipeline, Procedure
+from medsage.pipelines.consult import ConsultPipeline, read_case
 from medsage.route.complexity import ComplexityDecision, assess_complexity
 from medsage.types import CaseState, ModelOutput
 

@@ -8,7 +8,7 @@ Two shapes, chosen per case:
   so ``bench --pipeline rag`` compares the same model with and without evidence.
 * **answer** (free questions, ``medsage ask``): the model is told to answer in the
   question's language, citing evidence as ``[n]``; every cited sentence is then checked
-  (:mod:`medsage.clinic.citations`). When retrieval finds nothing close enough the
+  (:mod:`medsage.pipelines.citations`). When retrieval finds nothing close enough the
   pipeline says the knowledge base does not cover the question instead of asking the model.
 
 Options (``-P key=value``): ``kb`` (folder, required; env ``MEDSAGE_KB``), ``k`` (5),
@@ -30,14 +30,20 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from medsage.clinic.citations import add_markers, drop_repeats, lexical_support, summarize, verify
-from medsage.clinic.evidence import RULES, format_evidence
 from medsage.errors import SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
 from medsage.kb.types import Hit
 from medsage.lang import detect_language
 from medsage.models.base import Model, get_model, option
 from medsage.pipeline import Pipeline
+from medsage.pipelines.citations import (
+    add_markers,
+    drop_repeats,
+    lexical_support,
+    summarize,
+    verify,
+)
+from medsage.pipelines.evidence import RULES, format_evidence
 from medsage.safety.carry import carry
 from medsage.types import CaseState, Citation, Message, ModelOutput, Usage
 
