@@ -61,8 +61,9 @@ def build(out: str, sources: tuple[str, ...], no_dense: bool, dense_chars: int, 
     from medsage.kb.build import build as do_build
 
     kwargs: dict[str, Any] = {} if is_milvus_uri(out) else {"ann": ann}
-    report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=_progress(),
-                      **kwargs)
+    with _progress() as progress:
+        report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=progress,
+                          **kwargs)
     _report(report, as_json, out)
 
 
@@ -74,7 +75,9 @@ def add(kb_dir: str, sources: tuple[str, ...], as_json: bool) -> None:
     """Add SOURCES to a KB; documents with an id already present are replaced."""
     from medsage.kb.build import add as do_add
 
-    _report(do_add(kb_dir, list(sources), progress=_progress()), as_json, kb_dir)
+    with _progress() as progress:
+        report = do_add(kb_dir, list(sources), progress=progress)
+    _report(report, as_json, kb_dir)
 
 
 @kb.command()
