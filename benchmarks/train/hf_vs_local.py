@@ -67,7 +67,7 @@ def main() -> None:
     samples = samples[: a.limit or 100]
     gguf = Path(a.gguf).resolve()
     local = get_model(f"local/{gguf}", {"threads": str(a.threads)})
-    hf = get_model(f"hf/{gguf.parent}", {"gguf_file": gguf.name, "dtype": a.dtype, "device": "cpu"})
+    hf = get_model(f"hf/{gguf}", {"dtype": a.dtype, "device": "cpu"})
     d_local, s_local = asyncio.run(answer_all(local, task, samples))
     d_hf, s_hf = asyncio.run(answer_all(hf, task, samples))
     rows = []

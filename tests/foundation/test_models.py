@@ -72,3 +72,12 @@ def test_local_alias_missing_package_names_pip(monkeypatch: pytest.MonkeyPatch) 
         local.resolve_gguf("/nonexistent/model.gguf")
     with pytest.raises(SpecError):
         local.resolve_gguf("unknown-alias")
+
+
+def test_hf_gguf_path_is_split_into_folder_and_file(tmp_path) -> None:
+    from medsage.models.hf import gguf_location
+
+    gguf = tmp_path / "qwen-q4_k_m.gguf"
+    assert gguf_location(str(gguf)) == (str(tmp_path), "qwen-q4_k_m.gguf")
+    assert gguf_location(str(tmp_path), "x.gguf") == (str(tmp_path), "x.gguf")
+    assert gguf_location("Qwen/Qwen2.5-1.5B") == ("Qwen/Qwen2.5-1.5B", None)

@@ -2,7 +2,7 @@
 
 Options (``-M``): ``adapter`` (a PEFT/LoRA adapter path), ``device`` (default
 ``cuda`` when available, else ``cpu``), ``dtype`` (``auto``/``bfloat16``/``float32``),
-``gguf_file`` (load a GGUF file from the folder), ``local_only`` (default true:
+``gguf_file`` (load a GGUF file from the folder; ``hf/<path>.gguf`` names one directly), ``local_only`` (default true:
 never download; set false to allow the hub).
 """
 
@@ -11,11 +11,24 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from medsage.errors import MissingExtraError, ModelError
 from medsage.models.base import Model, ModelSpec, option
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
+
+
+def gguf_location(model: str, gguf_file: Any = None) -> tuple[str, str | None]:
+    """Where transformers should load from: ``(folder or hub id, GGUF file name or None)``.
+
+    ``hf/<path>.gguf`` names a GGUF file directly (transformers dequantises it); it is split into
+    its folder and file name. Otherwise ``-M gguf_file=NAME`` picks a GGUF inside the folder.
+    """
+    path = Path(model).expanduser()
+    if not gguf_file and path.suffix.lower() == ".gguf":
+        return str(path.parent), path.name
+    return model, (str(gguf_file) if gguf_file else None)
 
 
 class HFModel(Model):
@@ -36,12 +49,13 @@ class HFModel(Model):
         device = option(opts, "device", default="cuda" if torch.cuda.is_available() else "cpu")
         dtype_name = str(option(opts, "dtype", default="auto"))
         dtype: Any = "auto" if dtype_name == "auto" else getattr(torch, dtype_name)
+        where, gguf = gguf_location(spec.model, option(opts, "gguf_file"))
         load_kw: dict[str, Any] = {"local_files_only": local_only}
-        if option(opts, "gguf_file"):
-            load_kw["gguf_file"] = option(opts, "gguf_file")
+        if gguf:
+            load_kw["gguf_file"] = gguf
         try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(spec.model, **load_kw)
-            model: Any = transformers.AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype, **load_kw)
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(where, **load_kw)
+            model: Any = transformers.AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **load_kw)
         except OSError as exc:
             raise ModelError(f"cannot load {spec.model}: {exc}") from exc
         adapter = option(opts, "adapter")
