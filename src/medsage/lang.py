@@ -1,4 +1,4 @@
-"""Language of a text and the one text normaliser, for every module in medsage.
+r"""Language of a text and the one text normaliser, for every module in medsage.
 
 **Language.** :func:`detect_language` is the only language rule: it counts CJK
 ideographs and Latin-script words in the first 20,000 characters and says ``zh``
@@ -13,7 +13,7 @@ and training-data filters).
 
 **Normaliser.** Hostile or careless input hides words from pattern matchers with characters a
 reader does not see or cannot tell apart: zero-width spaces and other format
-characters (``war\\u200bfarin``), soft hyphens, Cyrillic or Greek look-alike
+characters (``war\u200bfarin``), soft hyphens, Cyrillic or Greek look-alike
 letters (``wаrfarin`` with a Cyrillic ``а``), full-width Latin letters and
 digits (``１３８…``), other-script digits, combining marks. :func:`normalise`
 returns a *clean* copy for matching plus an :class:`OffsetMap` that maps every
@@ -40,7 +40,7 @@ Every character changed or removed is listed in :attr:`OffsetMap.suspicious`
 ``fullwidth``, ``compat``, ``digit``, ``diacritic``, ``dash``), so callers can
 report disguised names as findings.
 
->>> clean, omap = normalise("war\\u200bfarin")
+>>> clean, omap = normalise("war\u200bfarin")
 >>> clean, omap.span(0, len(clean))
 ('warfarin', (0, 9))
 """

@@ -99,7 +99,7 @@ class Progress:
             shows up in its :class:`StageProgress` summary only).
     """
 
-    def __init__(self, total: int, label: str, enabled: bool | None = None, *, every_s: float = 10.0,  # noqa: PLR0913 - split pending (#21)
+    def __init__(self, total: int, label: str, enabled: bool | None = None, *, every_s: float = 10.0,  # noqa: PLR0913 - keyword-only display options; StageProgress and ~20 call sites pass them by name
                  every_frac: float = 0.05, stream: TextIO | None = None, quiet: bool = False,
                  unit: str = "", counted: bool = True, long_s: float = 2.0, min_s: float = 0.0) -> None:
         self.total, self.label, self.n, self.unit = max(0, int(total)), label, 0, unit

@@ -1,5 +1,7 @@
-"""Plugin registries: providers, tasks, pipelines, kb adapters and backends, data builders,
-embedders and CLI verbs.
+"""Plugin registries: one per kind of plugin, each read from one entry-point group.
+
+The kinds: providers, tasks, pipelines, kb adapters and backends, data builders, embedders
+and CLI verbs.
 
 Built-ins register exactly like third-party plugins: each registry reads one
 entry-point group (``medsage.providers``, ``medsage.tasks`` … see

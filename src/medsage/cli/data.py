@@ -31,8 +31,10 @@ def _write_report(path: str | None, obj: dict[str, Any]) -> None:
 
 
 def _stages(verb: str, units: dict[str, str] | None = None) -> Any:
-    """Progress of a data verb on stderr: records per second and ETA of each pass over the records
-    (a line every ~10 s or 5% once a pass takes over a second), then one line of stage times.
+    """Progress of a data verb on stderr.
+
+    Records per second and ETA of each pass over the records (a line every ~10 s or 5% once a
+    pass takes over a second), then one line of stage times.
     """
     from medsage.progress import StageProgress
 

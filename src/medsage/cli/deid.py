@@ -37,7 +37,7 @@ def deid(files: tuple[str, ...], mode: str, key_path: str | None, reidentify: bo
       medsage deid note.txt --key ward.key --out deid/        # reversible
       medsage deid note.txt --mode redact                     # irreversible
       medsage deid deid/note.txt --reidentify --key ward.key  # restore inside the firewall
-    """
+    """  # noqa: D301 - click reads "\b" (backspace) as "do not rewrap"
     from medsage.safety.deid import KeyStore, deidentify
     from medsage.safety.deid import reidentify as reid
 

@@ -46,7 +46,7 @@ def check_cmd(text: str | None, file_: str | None, context: str | None, meds: tu
       medsage safety check --meds "warfarin 5 mg daily; ibuprofen 400 mg tid" --patient patient.json
 
     Exit status: 0 no blocking finding, 1 blocking finding(s), 2 usage/input error.
-    """
+    """  # noqa: D301 - click reads "\b" (backspace) as "do not rewrap"
     from medsage.cli.common import echo_json
     from medsage.safety import PatientContext, check
 

@@ -31,8 +31,9 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(method: str, config_path: str | None, flags: dict[str, Any]) -> None:
-    """Run ``sft``/``dpo`` with progress on stderr (stages, optimiser steps with rate, ETA and loss)
-    and the run summary as JSON on stdout.
+    """Run ``sft``/``dpo``: progress on stderr, the run summary as JSON on stdout.
+
+    Progress shows the stages and the optimiser steps with rate, ETA and loss.
     """
     from medsage.progress import StageProgress
     from medsage.train import trainer

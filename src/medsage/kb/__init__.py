@@ -1,5 +1,7 @@
-"""medsage's knowledge base: ingest adapters, section-aware chunking, an on-disk store,
-BM25 + multilingual dense retrieval fused by reciprocal rank.
+"""medsage's knowledge base: ingest, chunking, an on-disk store and fused retrieval.
+
+Ingest adapters, section-aware chunking, and BM25 + multilingual dense retrieval fused by
+reciprocal rank.
 
 Typical use::
 

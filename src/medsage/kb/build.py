@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,21 +40,50 @@ def _existing(kb_dir: Path) -> tuple[dict, list[Chunk], np.ndarray | None]:
     return manifest, chunks, matrix
 
 
+@dataclass(frozen=True)
+class IndexSettings:
+    """How a generation is indexed.
+
+    Attributes:
+        dense: Write embeddings (and so dense and hybrid search).
+        dense_chars: Characters of each chunk that are embedded.
+        ann: ``auto``, ``on`` or ``off``: whether HNSW indexes are written (auto: for large KBs).
+    """
+
+    dense: bool = True
+    dense_chars: int = DENSE_CHARS
+    ann: str = "auto"
+
+    @classmethod
+    def of(cls, manifest: dict) -> IndexSettings:
+        """The settings an existing KB was built with (ANN stays on once built)."""
+        dense_info = manifest.get("dense") or {}
+        return cls(bool(dense_info), int(dense_info.get("dense_chars", DENSE_CHARS)), _ann_setting(manifest))
+
+
 def write_kb(
     kb_dir: Path,
     chunks: list[Chunk],
     report: BuildReport,
+    settings: IndexSettings,
     *,
-    dense: bool = True,
-    dense_chars: int = DENSE_CHARS,
     sources: list[str] | None = None,
     reuse: tuple[list[Chunk], np.ndarray | None] | None = None,
     progress: Progress | None = None,
-    ann: str = "auto",
 ) -> dict:
     """Index ``chunks`` into a new generation under ``kb_dir`` and publish it.
 
-    ``ann`` (auto, on, off) says whether HNSW indexes are written (auto: for large KBs).
+    Args:
+        kb_dir: The knowledge-base directory.
+        chunks: Every chunk of the new generation.
+        report: Filled with timings and the counts of chunks and embedded texts.
+        settings: Dense embeddings and ANN indexes or not.
+        sources: The sources recorded in the manifest.
+        reuse: The previous generation's chunks and embeddings; unchanged chunks keep theirs.
+        progress: Called with ``(stage, done, total)``.
+
+    Returns:
+        The manifest entry of the published generation.
     """
     from medsage.kb.chunktable import write_index
     from medsage.kb.sparse import SparseIndex
@@ -66,35 +96,46 @@ def write_kb(
     report.seconds["sparse"] = round(time.perf_counter() - t0, 3)
     info: dict = {"chunks": len(chunks), "documents": len({c.doc_id for c in chunks}),
                   "sources": sorted(set(sources or [])), "dense": None}
-    if dense:
-        from medsage.embed import DIM, MODEL, embed_texts
-        from medsage.kb.dense import DenseIndex
-
-        t1 = time.perf_counter()
-        matrix = np.zeros((len(chunks), DIM), dtype=np.float16)  # as stored; half the memory of float32
-        old_vec: dict[str, tuple[Chunk, np.ndarray]] = {}
-        if reuse is not None and reuse[1] is not None:
-            old_vec = {c.chunk_id: (c, reuse[1][i]) for i, c in enumerate(reuse[0])}
-        todo: list[int] = []
-        for i, chunk in enumerate(chunks):
-            prev = old_vec.get(chunk.chunk_id)
-            if prev is not None and prev[0] == chunk:
-                matrix[i] = prev[1]
-            else:
-                todo.append(i)
-        report.embedded = 0
-        if todo:
-            texts = [dense_text(chunks[i], dense_chars) for i in todo]
-            step = (lambda n: progress("embed", n, len(todo))) if progress else None
-            matrix[todo], report.embedded = embed_texts(texts, progress=step)
-        DenseIndex(matrix).save(gen / "dense.npy")
-        info["dense"] = {"model": MODEL, "dim": DIM, "dense_chars": dense_chars}
-        report.seconds["dense"] = round(time.perf_counter() - t1, 3)
-        info["ann"] = _write_ann(gen, chunks, matrix, ann, progress)
-        if info["ann"]:
-            report.seconds["ann"] = round(time.perf_counter() - t1 - report.seconds["dense"], 3)
+    if settings.dense:
+        info.update(_write_dense(gen, chunks, report, settings, reuse, progress))
     report.chunks = len(chunks)
     return store.commit(kb_dir, gen, info)
+
+
+def _write_dense(gen: Path, chunks: list[Chunk], report: BuildReport, settings: IndexSettings,
+                 reuse: tuple[list[Chunk], np.ndarray | None] | None, progress: Progress | None) -> dict:
+    """Embed the chunks (reusing unchanged ones' vectors), write the matrix and ANN indexes.
+
+    Returns:
+        The manifest's ``dense`` and ``ann`` entries.
+    """
+    from medsage.embed import DIM, MODEL, embed_texts
+    from medsage.kb.dense import DenseIndex
+
+    t1 = time.perf_counter()
+    matrix = np.zeros((len(chunks), DIM), dtype=np.float16)  # as stored; half the memory of float32
+    old_vec: dict[str, tuple[Chunk, np.ndarray]] = {}
+    if reuse is not None and reuse[1] is not None:
+        old_vec = {c.chunk_id: (c, reuse[1][i]) for i, c in enumerate(reuse[0])}
+    todo: list[int] = []
+    for i, chunk in enumerate(chunks):
+        prev = old_vec.get(chunk.chunk_id)
+        if prev is not None and prev[0] == chunk:
+            matrix[i] = prev[1]
+        else:
+            todo.append(i)
+    report.embedded = 0
+    if todo:
+        texts = [dense_text(chunks[i], settings.dense_chars) for i in todo]
+        step = (lambda n: progress("embed", n, len(todo))) if progress else None
+        matrix[todo], report.embedded = embed_texts(texts, progress=step)
+    DenseIndex(matrix).save(gen / "dense.npy")
+    info: dict = {"dense": {"model": MODEL, "dim": DIM, "dense_chars": settings.dense_chars}}
+    report.seconds["dense"] = round(time.perf_counter() - t1, 3)
+    info["ann"] = _write_ann(gen, chunks, matrix, settings.ann, progress)
+    if info["ann"]:
+        report.seconds["ann"] = round(time.perf_counter() - t1 - report.seconds["dense"], 3)
+    return info
 
 
 def _write_ann(gen: Path, chunks: list[Chunk], matrix: np.ndarray, ann: str,
@@ -144,8 +185,8 @@ def build(
     if not chunks:
         raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
     report.added = len(chunks)
-    write_kb(out_dir, chunks, report, dense=dense, dense_chars=dense_chars, sources=sources, progress=progress,
-             ann=ann)
+    write_kb(out_dir, chunks, report, IndexSettings(dense, dense_chars, ann), sources=sources,
+             progress=progress)
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
     return report
 
@@ -165,11 +206,8 @@ def add(kb_dir: Path | str, sources: list[str], progress: Progress | None = None
     kept = [c for c in old if c.doc_id not in new_docs]
     report.removed = len(old) - len(kept)
     report.added = len(new)
-    dense_info = manifest.get("dense") or {}
-    write_kb(kb_dir, kept + new, report, dense=bool(dense_info),
-             dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
-             sources=list(manifest.get("sources", [])) + sources, reuse=(old, matrix), progress=progress,
-             ann=_ann_setting(manifest))
+    write_kb(kb_dir, kept + new, report, IndexSettings.of(manifest),
+             sources=list(manifest.get("sources", [])) + sources, reuse=(old, matrix), progress=progress)
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
     return report
 
@@ -194,10 +232,8 @@ def remove(
     if not report.removed:
         raise DataError("nothing to remove: no document matched")
     report.documents = len({c.doc_id for c in kept})
-    dense_info = manifest.get("dense") or {}
-    write_kb(kb_dir, kept, report, dense=bool(dense_info),
-             dense_chars=int(dense_info.get("dense_chars", DENSE_CHARS)),
-             sources=list(manifest.get("sources", [])), reuse=(old, matrix), ann=_ann_setting(manifest))
+    write_kb(kb_dir, kept, report, IndexSettings.of(manifest),
+             sources=list(manifest.get("sources", [])), reuse=(old, matrix))
     return report
 
 

@@ -22,8 +22,10 @@ class DenseIndex:
 
     @property
     def f32(self) -> np.ndarray:
-        """The matrix as float32 in memory, converted once (numpy's float16 arithmetic is
-        slow: a scan of 100k float16 rows takes ~0.7 s, of float32 rows ~20 ms).
+        """The matrix as float32 in memory, converted once.
+
+        numpy's float16 arithmetic is slow: a scan of 100k float16 rows takes ~0.7 s, of float32
+        rows ~20 ms.
         """
         if self._f32 is None:
             self._f32 = np.ascontiguousarray(self.matrix, dtype=np.float32)

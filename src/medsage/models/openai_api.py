@@ -103,7 +103,7 @@ class OpenAIModel(Model):
             kw["top_logprobs"] = min(config.top_logprobs, 20)
         return kw
 
-    async def _call(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:  # noqa: C901, PLR0912 - split pending (#21)
+    async def _call(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
         """Send one request, retrying 429/5xx/timeouts with backoff.
 
         In a fleet it fails over to another endpoint; at most ``max_retries + endpoints`` tries.
@@ -131,31 +131,48 @@ class OpenAIModel(Model):
                     resp = await ep.client.chat.completions.create(**kwargs)
                 ok = True
                 return resp
-            except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
-                raise ModelError(f"{self.name}: {exc.status_code} {_msg(exc)} (base_url={ep.url})") from exc
-            except oa.APITimeoutError:
-                if many:
-                    continue  # a slow endpoint: try another at once
-            except oa.APIConnectionError as exc:
-                if many:
-                    fleet.mark_down(ep, f"refused or dropped the connection ({exc})")
-                    if not fleet.any_reached and all(e.down for e in fleet.endpoints):
-                        raise ModelError(f"{self.name}: cannot reach any endpoint of {self.base_url}") from exc
+            except (oa.APIConnectionError, oa.APIStatusError) as exc:
+                if self._retry_at_once(exc, ep, many):
                     continue
-                if not ep.reached:
-                    raise ModelError(f"{self.name}: cannot reach {self.base_url or 'api.openai.com'}: {exc}") from exc
-            except oa.APIStatusError as exc:
-                if not (exc.status_code == 429 or exc.status_code >= 500):
-                    raise
             finally:
                 await fleet.release(ep, ok)
             if backoffs == self.max_retries:
                 break
-            delay = min(self.backoff_cap, self.backoff_base * 2**backoffs) * (0.5 + random.random() / 2)
+            await self._backoff(backoffs)
             backoffs += 1
-            log.info("%s: retry %d in %.1fs", self.name, backoffs, delay)
-            await asyncio.sleep(delay)
         raise _GaveUp(f"gave up after {self.max_retries + 1} attempts (429/5xx/timeout)")
+
+    def _retry_at_once(self, exc: Exception, ep: Endpoint, many: bool) -> bool:
+        """Whether a failed try goes on at once (another endpoint) rather than after a backoff.
+
+        Raises:
+            ModelError: The error will not go away (auth, unknown model, no server reachable).
+            openai.APIStatusError: ``exc`` itself, for a status other than 429 or 5xx.
+        """
+        oa = self._openai
+        if isinstance(exc, oa.AuthenticationError | oa.PermissionDeniedError | oa.NotFoundError):
+            raise ModelError(f"{self.name}: {exc.status_code} {_msg(exc)} (base_url={ep.url})") from exc
+        if isinstance(exc, oa.APITimeoutError):
+            return many  # a slow endpoint: try another at once
+        if isinstance(exc, oa.APIConnectionError):
+            if many:
+                self.fleet.mark_down(ep, f"refused or dropped the connection ({exc})")
+                if not self.fleet.any_reached and all(e.down for e in self.fleet.endpoints):
+                    raise ModelError(f"{self.name}: cannot reach any endpoint of {self.base_url}") from exc
+                return True
+            if not ep.reached:
+                raise ModelError(f"{self.name}: cannot reach {self.base_url or 'api.openai.com'}: {exc}") from exc
+            return False
+        status = int(getattr(exc, "status_code", 0))  # an APIStatusError by now
+        if not (status == 429 or status >= 500):
+            raise exc
+        return False
+
+    async def _backoff(self, backoffs: int) -> None:
+        """Sleep before retry ``backoffs + 1``: capped exponential backoff with jitter."""
+        delay = min(self.backoff_cap, self.backoff_base * 2**backoffs) * (0.5 + random.random() / 2)
+        log.info("%s: retry %d in %.1fs", self.name, backoffs + 1, delay)
+        await asyncio.sleep(delay)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
         start = time.perf_counter()

@@ -84,8 +84,10 @@ def load_transcript(path: str | Path, lang: str = "auto", infer: bool = True) ->
 
 
 def parse_json_turns(text: str, source: str = "", lang: str = "auto") -> Transcript:
-    """Parse JSON turns: a list of ``{"speaker"|"role", "text"|"content"}`` objects
-    (or ``{"turns": [...]}``, or JSON lines of such objects).
+    """Parse JSON turns into a transcript.
+
+    Accepts a list of ``{"speaker"|"role", "text"|"content"}`` objects, ``{"turns": [...]}``,
+    or JSON lines of such objects.
     """
     try:
         data: Any = json.loads(text)

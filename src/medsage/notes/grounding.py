@@ -58,8 +58,10 @@ class GroundingConfig:
 
     @property
     def cutoff(self) -> float:
-        """The threshold in use: calibrated on ACI-Bench valid (see benchmarks/notes/README.md),
-        0.4 for lexical-only and 0.5 with embeddings.
+        """The threshold in use.
+
+        Calibrated on ACI-Bench valid (see benchmarks/notes/README.md): 0.4 for lexical-only and
+        0.5 with embeddings.
         """
         if self.threshold is not None:
             return self.threshold

@@ -1,5 +1,7 @@
-"""Note metrics: ROUGE (word-level English, character-level Chinese), concept F1,
-section completeness and an edit-effort proxy ("estimated writing time saved").
+"""Note metrics: ROUGE, concept F1, section completeness and an edit-effort proxy.
+
+ROUGE is word-level for English and character-level for Chinese; the edit-effort proxy is
+the "estimated writing time saved".
 """
 
 from __future__ import annotations

@@ -111,9 +111,11 @@ def read_case(state: CaseState) -> Case:
 
 
 class ConsultPipeline(Pipeline):
-    """Specialists recruited from the case draft opinions, discuss in bounded rounds,
-    and a moderator synthesises the consensus (recording dissent); the safety layer
-    checks the final plan.
+    """A multi-agent consultation: specialists, bounded discussion, a moderator, a safety check.
+
+    Specialists recruited from the case draft opinions and discuss in bounded rounds, a
+    moderator synthesises the consensus (recording dissent), and the safety layer checks the
+    final plan.
 
     Args:
         model: The base model every agent runs on.

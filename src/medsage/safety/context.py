@@ -124,79 +124,19 @@ class PatientContext:
         return cls(problems=(f"context must be an object, got {type(value).__name__}",))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PatientContext:  # noqa: C901, PLR0912, PLR0915 - split pending (#21)
+    def from_dict(cls, data: dict[str, Any]) -> PatientContext:
         """Read a context from a dict (JSON); invalid values become ``problems``."""
         problems: list[str] = []
-        known = {"age", "age_years", "age_months", "sex", "gender", "weight", "weight_kg", "pregnant",
-                 "pregnancy", "pregnancy_weeks", "gestational_weeks", "lactating", "breastfeeding",
-                 "egfr", "crcl", "creatinine_clearance", "renal", "hepatic", "liver", "allergies",
-                 "medications", "meds", "conditions", "diagnoses"}
-        unknown = sorted(k for k in data if k not in known)
+        unknown = sorted(k for k in data if k not in _KNOWN_FIELDS)
         if unknown:
             problems.append(f"unknown context fields ignored: {', '.join(unknown)}")
-
-        age = _number(data.get("age_years", data.get("age")), "age", problems)
-        if age is None and data.get("age_months") is not None:
-            months = _number(data.get("age_months"), "age_months", problems)
-            age = months / 12.0 if months is not None else None
-        if age is not None and not 0 <= age <= 125:
-            problems.append(f"age {age:g} is impossible (must be 0-125 years)")
-            age = None
-        sex_raw = data.get("sex", data.get("gender"))
-        sex = None
-        if sex_raw is not None:
-            key = str(sex_raw).strip().lower()
-            if key in _SEX:
-                sex = _SEX[key]
-            else:
-                problems.append(f"unrecognised sex '{sex_raw}'")
-        weight = _number(data.get("weight_kg", data.get("weight")), "weight", problems)
-        if weight is not None and not 0.3 <= weight <= 400:
-            problems.append(f"weight {weight:g} kg is impossible (must be 0.3-400 kg)")
-            weight = None
-        if weight is not None and age is not None and age >= 12 and weight < 15:
-            problems.append(f"weight {weight:g} kg is implausible for age {age:g}")
-        pregnant = _flag(data.get("pregnant", data.get("pregnancy")), "pregnant", problems)
-        weeks = _number(data.get("pregnancy_weeks", data.get("gestational_weeks")), "pregnancy_weeks", problems)
-        if weeks is not None:
-            if not 0 <= weeks <= 45:
-                problems.append(f"pregnancy_weeks {weeks:g} is impossible (0-45)")
-                weeks = None
-            elif pregnant is None:
-                pregnant = True
-        if pregnant and sex == "male":
-            problems.append("context says pregnant but sex is male: contradictory; pregnancy checks still applied")
-        if pregnant and age is not None and not 8 <= age <= 65:
-            problems.append(f"context says pregnant at age {age:g}: implausible; pregnancy checks still applied")
+        age = _age(data, problems)
+        sex = _sex(data, problems)
+        weight = _weight(data, age, problems)
+        pregnant, weeks = _pregnancy(data, sex, age, problems)
         lactating = _flag(data.get("lactating", data.get("breastfeeding")), "lactating", problems)
-        egfr = _number(data.get("egfr"), "egfr", problems)
-        crcl = _number(data.get("crcl", data.get("creatinine_clearance")), "crcl", problems)
-        for name, val in (("egfr", egfr), ("crcl", crcl)):
-            if val is not None and not 0 <= val <= 250:
-                problems.append(f"{name} {val:g} is impossible (0-250 mL/min)")
-                if name == "egfr":
-                    egfr = None
-                else:
-                    crcl = None
-        renal = data.get("renal")
-        if isinstance(renal, dict):
-            egfr = egfr if egfr is not None else _number(renal.get("egfr"), "renal.egfr", problems)
-            crcl = crcl if crcl is not None else _number(renal.get("crcl"), "renal.crcl", problems)
-        elif isinstance(renal, str) and renal.strip():
-            mapped = {"normal": None, "mild": 75.0, "moderate": 45.0, "severe": 20.0, "esrd": 10.0,
-                      "dialysis": 10.0, "failure": 10.0}.get(renal.strip().lower())
-            if mapped is not None and egfr is None and crcl is None:
-                egfr = mapped
-            elif renal.strip().lower() not in ("normal", "mild", "moderate", "severe", "esrd", "dialysis", "failure"):
-                problems.append(f"unrecognised renal value '{renal}'")
-        hep_raw = data.get("hepatic", data.get("liver"))
-        hepatic = None
-        if hep_raw is not None and str(hep_raw).strip():
-            key = str(hep_raw).strip().lower()
-            if key in _HEPATIC:
-                hepatic = _HEPATIC[key]
-            else:
-                problems.append(f"unrecognised hepatic value '{hep_raw}' (use normal/mild/moderate/severe)")
+        egfr, crcl = _kidney(data, problems)
+        hepatic = _hepatic(data, problems)
         allergies = _strings(data.get("allergies"), "allergies", problems)
         meds = _medications(data.get("medications", data.get("meds")), problems)
         conditions = _strings(data.get("conditions", data.get("diagnoses")), "conditions", problems)
@@ -293,3 +233,105 @@ def _medications(value: Any, problems: list[str]) -> tuple[ContextMedication, ..
             frequency=str(item["frequency"]).strip() if item.get("frequency") else None,
         ))
     return tuple(out)
+
+
+_KNOWN_FIELDS = frozenset({
+    "age", "age_years", "age_months", "sex", "gender", "weight", "weight_kg", "pregnant",
+    "pregnancy", "pregnancy_weeks", "gestational_weeks", "lactating", "breastfeeding",
+    "egfr", "crcl", "creatinine_clearance", "renal", "hepatic", "liver", "allergies",
+    "medications", "meds", "conditions", "diagnoses"})
+_RENAL_EGFR = {"normal": None, "mild": 75.0, "moderate": 45.0, "severe": 20.0, "esrd": 10.0,
+               "dialysis": 10.0, "failure": 10.0}
+
+
+def _age(data: dict[str, Any], problems: list[str]) -> float | None:
+    """Age in years from ``age_years``/``age`` or ``age_months``; None if absent or impossible."""
+    age = _number(data.get("age_years", data.get("age")), "age", problems)
+    if age is None and data.get("age_months") is not None:
+        months = _number(data.get("age_months"), "age_months", problems)
+        age = months / 12.0 if months is not None else None
+    if age is not None and not 0 <= age <= 125:
+        problems.append(f"age {age:g} is impossible (must be 0-125 years)")
+        age = None
+    return age
+
+
+def _sex(data: dict[str, Any], problems: list[str]) -> str | None:
+    """``male``/``female``/``other`` from ``sex`` or ``gender`` (English or Chinese)."""
+    sex_raw = data.get("sex", data.get("gender"))
+    if sex_raw is None:
+        return None
+    key = str(sex_raw).strip().lower()
+    if key in _SEX:
+        return _SEX[key]
+    problems.append(f"unrecognised sex '{sex_raw}'")
+    return None
+
+
+def _weight(data: dict[str, Any], age: float | None, problems: list[str]) -> float | None:
+    """Weight in kg; None if impossible, a problem (but kept) if implausible for ``age``."""
+    weight = _number(data.get("weight_kg", data.get("weight")), "weight", problems)
+    if weight is not None and not 0.3 <= weight <= 400:
+        problems.append(f"weight {weight:g} kg is impossible (must be 0.3-400 kg)")
+        weight = None
+    if weight is not None and age is not None and age >= 12 and weight < 15:
+        problems.append(f"weight {weight:g} kg is implausible for age {age:g}")
+    return weight
+
+
+def _pregnancy(data: dict[str, Any], sex: str | None, age: float | None,
+               problems: list[str]) -> tuple[bool | None, float | None]:
+    """``(pregnant, weeks)``; given weeks imply pregnant, contradictions become problems.
+
+    A contradictory pregnancy (a male, an age of 4) is kept so that the pregnancy checks still
+    run: failing closed matters more than a tidy context.
+    """
+    pregnant = _flag(data.get("pregnant", data.get("pregnancy")), "pregnant", problems)
+    weeks = _number(data.get("pregnancy_weeks", data.get("gestational_weeks")), "pregnancy_weeks", problems)
+    if weeks is not None:
+        if not 0 <= weeks <= 45:
+            problems.append(f"pregnancy_weeks {weeks:g} is impossible (0-45)")
+            weeks = None
+        elif pregnant is None:
+            pregnant = True
+    if pregnant and sex == "male":
+        problems.append("context says pregnant but sex is male: contradictory; pregnancy checks still applied")
+    if pregnant and age is not None and not 8 <= age <= 65:
+        problems.append(f"context says pregnant at age {age:g}: implausible; pregnancy checks still applied")
+    return pregnant, weeks
+
+
+def _kidney(data: dict[str, Any], problems: list[str]) -> tuple[float | None, float | None]:
+    """``(egfr, crcl)`` from the top-level fields, else from ``renal`` (a dict or a grade word)."""
+    egfr = _number(data.get("egfr"), "egfr", problems)
+    crcl = _number(data.get("crcl", data.get("creatinine_clearance")), "crcl", problems)
+    if egfr is not None and not 0 <= egfr <= 250:
+        problems.append(f"egfr {egfr:g} is impossible (0-250 mL/min)")
+        egfr = None
+    if crcl is not None and not 0 <= crcl <= 250:
+        problems.append(f"crcl {crcl:g} is impossible (0-250 mL/min)")
+        crcl = None
+    renal = data.get("renal")
+    if isinstance(renal, dict):
+        egfr = egfr if egfr is not None else _number(renal.get("egfr"), "renal.egfr", problems)
+        crcl = crcl if crcl is not None else _number(renal.get("crcl"), "renal.crcl", problems)
+    elif isinstance(renal, str) and renal.strip():
+        grade = renal.strip().lower()
+        mapped = _RENAL_EGFR.get(grade)
+        if mapped is not None and egfr is None and crcl is None:
+            egfr = mapped
+        elif grade not in _RENAL_EGFR:
+            problems.append(f"unrecognised renal value '{renal}'")
+    return egfr, crcl
+
+
+def _hepatic(data: dict[str, Any], problems: list[str]) -> str | None:
+    """Hepatic impairment grade from ``hepatic`` or ``liver`` (words or Child-Pugh A/B/C)."""
+    hep_raw = data.get("hepatic", data.get("liver"))
+    if hep_raw is None or not str(hep_raw).strip():
+        return None
+    key = str(hep_raw).strip().lower()
+    if key in _HEPATIC:
+        return _HEPATIC[key]
+    problems.append(f"unrecognised hepatic value '{hep_raw}' (use normal/mild/moderate/severe)")
+    return None

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medsage.safety.numbers import CN_NUM, NUM, parse_number, unreadable_amount
@@ -192,22 +192,21 @@ def parse_dose(text: str, *, weight_kg: float | None = None, offset: int = 0) ->
     Returns None when ``text`` holds no number at all. ``offset`` is added to the span.
     """
     freq, freq_text, prn, _once = parse_frequency(text)
-    route = parse_route(text)
+    # frequency, prn and route are read from the whole text and go into whatever is returned
+    around = DoseInfo(frequency_per_day=freq, frequency_text=freq_text, prn=prn, route=parse_route(text))
     first_unit = UNIT_RE.search(text)
     if first_unit is not None:
         bad = unreadable_amount(text, first_unit.start(), first_unit.group("unit"))
         if bad is not None:
             start, token = bad
             norm = _UNIT_INFO.get(first_unit.group("unit").lower(), (first_unit.group("unit").lower(), None))[0]
-            return DoseInfo(value=None, unit=norm, frequency_per_day=freq, frequency_text=freq_text, prn=prn,
-                            route=route, span=(offset + start, offset + first_unit.end()),
-                            raw=text[start:first_unit.end()], problems=(f"unreadable amount '{token}'",),
-                            unreadable=True)
+            return replace(around, value=None, unit=norm, span=(offset + start, offset + first_unit.end()),
+                           raw=text[start:first_unit.end()], problems=(f"unreadable amount '{token}'",),
+                           unreadable=True)
     conc = _concentration_dose(text)
     if conc is not None:
         # "250 mg/5 mL, 10 mL": the amount is concentration x volume
-        return _finish(conc[0], "mg", conc[1], text, freq, freq_text, prn, route, weight_kg, offset,
-                       daily_given=False)
+        return _finish(conc[0], "mg", conc[1], text, around, weight_kg, offset, daily_given=False)
     m = None
     saw_concentration = False
     for cand in DOSE_RE.finditer(text):
@@ -226,9 +225,8 @@ def parse_dose(text: str, *, weight_kg: float | None = None, offset: int = 0) ->
             break
         if n is None or saw_concentration:
             return None
-        return DoseInfo(value=_num(n.group(1)), frequency_per_day=freq, frequency_text=freq_text, prn=prn,
-                        route=route, span=(offset + n.start(), offset + n.end()), raw=n.group(0),
-                        problems=("no unit",))
+        return replace(around, value=_num(n.group(1)), span=(offset + n.start(), offset + n.end()),
+                       raw=n.group(0), problems=("no unit",))
     value = _num(m.group("num2")) or _num(m.group("num"))
     unit_alias = m.group("unit").lower()
     before = text[: m.start()]
@@ -236,8 +234,8 @@ def parse_dose(text: str, *, weight_kg: float | None = None, offset: int = 0) ->
     daily_given = bool(_PER_DAY_TOTAL_RE.match(after)) or bool(_ZH_DAILY_TOTAL_RE.search(before))
     if _ZH_PER_DOSE_RE.search(before):
         daily_given = False
-    return _finish(value, unit_alias, (m.start(), m.end()), text, freq, freq_text, prn, route,
-                   weight_kg, offset, daily_given=daily_given)
+    return _finish(value, unit_alias, (m.start(), m.end()), text, around, weight_kg, offset,
+                   daily_given=daily_given)
 
 
 def _concentration_dose(text: str) -> tuple[float, tuple[int, int]] | None:
@@ -255,9 +253,10 @@ def _concentration_dose(text: str) -> tuple[float, tuple[int, int]] | None:
     return mg / per * v, (m.start(), m.end() + vol.end())
 
 
-def _finish(value: float | None, unit_alias: str, span: tuple[int, int], text: str,  # noqa: PLR0913 - split pending (#21)
-            freq: float | None, freq_text: str | None, prn: bool, route: str | None,
+def _finish(value: float | None, unit_alias: str, span: tuple[int, int], text: str, around: DoseInfo,
             weight_kg: float | None, offset: int, *, daily_given: bool) -> DoseInfo:
+    """``around`` (frequency, prn, route) completed with the amount in mg per dose and per day."""
+    freq = around.frequency_per_day
     norm, factor = _UNIT_INFO.get(unit_alias, (unit_alias, None))
     problems: list[str] = []
     dose_mg: float | None = None
@@ -286,7 +285,6 @@ def _finish(value: float | None, unit_alias: str, span: tuple[int, int], text: s
         problems.append(f"unit '{norm}' cannot be converted to mg")
     if dose_mg is not None and freq is not None and not daily_given:
         daily_mg = dose_mg * freq
-    return DoseInfo(value=value, unit=norm, dose_mg=dose_mg, daily_mg=daily_mg, frequency_per_day=freq,
-                    frequency_text=freq_text, prn=prn, route=route,
-                    span=(offset + span[0], offset + span[1]), raw=text[span[0]:span[1]],
-                    per_kg=per_kg, daily_given=daily_given, problems=tuple(problems))
+    return replace(around, value=value, unit=norm, dose_mg=dose_mg, daily_mg=daily_mg,
+                   span=(offset + span[0], offset + span[1]), raw=text[span[0]:span[1]],
+                   per_kg=per_kg, daily_given=daily_given, problems=tuple(problems))

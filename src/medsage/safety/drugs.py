@@ -13,6 +13,7 @@ skipped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -407,37 +408,49 @@ def _unparsed_dose_finding(med: Medication, dose: DoseInfo, lang: str) -> Findin
         drug=med.drug_id, problem=problem)
 
 
-def _unknown_drugs(text: str, mentions: list[_Mention], lang: str) -> list[Finding]:  # noqa: C901 - split pending (#21)
-    d = get_dictionary()
-    known_spans = _Spans([(m.start, m.end) for m in mentions])
+def _unknown_drugs(text: str, mentions: list[_Mention], lang: str) -> list[Finding]:
+    """A finding for each drug-like name that is not in the dictionary (each name once)."""
+    known = _Spans([(m.start, m.end) for m in mentions])
+    candidates = [*_en_stem_unknowns(text, known), *_en_dosed_unknowns(text, known)]
+    if _CJK.search(text):
+        candidates += _zh_unknowns(text, known)
     out: list[Finding] = []
     seen: set[str] = set()
-
-    def inside_known(start: int, end: int) -> bool:
-        return known_spans.overlaps(start, end)
-
-    def add(name: str, start: int, end: int, why: str) -> None:
-        key = name.lower()
-        if key in seen:
-            return
-        seen.add(key)
+    for name, start, end, why in candidates:
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
         out.append(finding(
             "unknown_drug", "moderate",
             msg(lang, f"Unrecognised medication '{name}' ({why}): it is not in the medsage drug dictionary, "
                       "so its interactions, doses and contraindications were NOT checked.",
                 f"未识别的药物“{name}”：不在medsage药物词典中，未能检查其相互作用、剂量和禁忌。"),
             DICTIONARY_SOURCE, (start, end), "warn", name=name))
+    return out
 
+
+_Unknown = tuple[str, int, int, str]
+"""An unrecognised drug name: ``(name, start, end, why it looks like a drug)``."""
+
+
+def _en_stem_unknowns(text: str, known: _Spans) -> Iterator[_Unknown]:
+    """English words with a drug stem (-mab, -pril …) that the dictionary does not know."""
+    index = get_dictionary()._index
     for wm in re.finditer(r"[A-Za-z][A-Za-z\-]{4,}", text):
         word = wm.group().lower()
-        if word in _STEM_EXCEPT or inside_known(wm.start(), wm.end()) or word in d._index:
+        if word in _STEM_EXCEPT or known.overlaps(wm.start(), wm.end()) or word in index:
             continue
         if DRUG_STEM_RE.match(word):
-            add(wm.group(), wm.start(), wm.end(), "drug-like name")
+            yield wm.group(), wm.start(), wm.end(), "drug-like name"
+
+
+def _en_dosed_unknowns(text: str, known: _Spans) -> Iterator[_Unknown]:
+    """Unknown English names followed by a dose (capitalised, drug-stemmed or heading a line)."""
+    d = get_dictionary()
     for am in _EN_DOSE_ANCHOR_RE.finditer(text):
         name = am.group("name")
         words = name.split()
-        if any(w.lower() in _EN_STOPWORDS for w in words) or inside_known(am.start("name"), am.end("name")):
+        if any(w.lower() in _EN_STOPWORDS for w in words) or known.overlaps(am.start("name"), am.end("name")):
             continue
         if d.lookup(name, fuzzy=True) is not None:
             continue
@@ -446,32 +459,40 @@ def _unknown_drugs(text: str, mentions: list[_Mention], lang: str) -> list[Findi
         prefix = text[line_start:s].strip(" -•*+\t0123456789.)")
         if not (name[0].isupper() or prefix == "") and not DRUG_STEM_RE.match(name.lower()):
             continue
-        add(name, s, am.end("name"), "name followed by a dose")
-    if _CJK.search(text):
-        for cm in list(_ZH_DOSE_ANCHOR_RE.finditer(text)) + list(_ZH_FORM_RE.finditer(text)):
-            run = cm.group(1) if cm.re is _ZH_FORM_RE else cm.group("name")
-            run_start = cm.start(1) if cm.re is _ZH_FORM_RE else cm.start("name")
-            # take the trailing word: strip dose words/forms at the end, cut at verbs/delimiters
-            core = run
-            for _ in range(4):
-                new = _ZH_STOP_TAIL.sub("", core)
-                if new == core:
-                    break
-                core = new
-            parts = re.split(r"服用|口服|使用|给予|加用|改用|停用|换用|开了|开|吃|用|予|和|与|及|或|、|，|,|患者|病人", core)
-            core = parts[-1] if parts else core
-            if len(core) < 2 or core in _ZH_STOPWORDS or core.endswith(("量", "药", "次", "日", "天", "周")):
-                continue
-            cs = run_start + run.find(core) if core in run else run_start
-            ce = cs + len(core)
-            if inside_known(cs, ce + 4):
-                continue
-            if d.lookup(core, fuzzy=False) is not None:
-                continue
-            if cm.re is _ZH_FORM_RE and re.search(r"[一二两三四五六七八九十半\d]$", text[max(0, cm.start(1) - 1):cm.start(1)] + core[:0]):
-                continue
-            add(core, cs, ce, "name followed by a dose" if cm.re is not _ZH_FORM_RE else "dosage form")
-    return out
+        yield name, s, am.end("name"), "name followed by a dose"
+
+
+def _zh_core(run: str) -> str:
+    """The trailing word of a Chinese run before a dose: dose words and verbs stripped."""
+    core = run
+    for _ in range(4):
+        new = _ZH_STOP_TAIL.sub("", core)
+        if new == core:
+            break
+        core = new
+    parts = re.split(r"服用|口服|使用|给予|加用|改用|停用|换用|开了|开|吃|用|予|和|与|及|或|、|，|,|患者|病人", core)
+    return parts[-1] if parts else core
+
+
+def _zh_unknowns(text: str, known: _Spans) -> Iterator[_Unknown]:
+    """Unknown Chinese names followed by a dose or a dosage form (片, 胶囊 …)."""
+    d = get_dictionary()
+    for cm in list(_ZH_DOSE_ANCHOR_RE.finditer(text)) + list(_ZH_FORM_RE.finditer(text)):
+        form = cm.re is _ZH_FORM_RE
+        run = cm.group(1) if form else cm.group("name")
+        run_start = cm.start(1) if form else cm.start("name")
+        core = _zh_core(run)
+        if len(core) < 2 or core in _ZH_STOPWORDS or core.endswith(("量", "药", "次", "日", "天", "周")):
+            continue
+        cs = run_start + run.find(core) if core in run else run_start
+        ce = cs + len(core)
+        if known.overlaps(cs, ce + 4):
+            continue
+        if d.lookup(core, fuzzy=False) is not None:
+            continue
+        if form and re.search(r"[一二两三四五六七八九十半\d]$", text[max(0, cm.start(1) - 1):cm.start(1)] + core[:0]):
+            continue
+        yield core, cs, ce, "dosage form" if form else "name followed by a dose"
 
 
 def extract_medications(text: str, *, lang: str = "auto", weight_kg: float | None = None) -> list[Medication]:

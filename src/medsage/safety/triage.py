@@ -125,18 +125,29 @@ def _age_years(text: str) -> float | None:
     return None
 
 
-def _numeric_flags(text: str, lang: str, age: float | None) -> list[Finding]:  # noqa: C901 - split pending (#21)
-    out: list[Finding] = []
+_Flag = tuple[str, str, str, tuple[int, int]]
+"""A vital-sign red flag: ``(rule, English message, Chinese message, span)``."""
 
-    def add(key: str, en: str, zh: str, span: tuple[int, int]) -> None:
-        out.append(finding("red_flag", "critical", msg(lang, en, zh), TRIAGE_SOURCE, span, "warn",
-                           rule=key, level="emergency", guidance="emergency"))
 
+def _numeric_flags(text: str, lang: str, age: float | None) -> list[Finding]:
+    """Emergency findings from vital signs in ``text``: SpO2, temperature, BP, heart and breathing rate."""
+    flags = [*_spo2_flags(text), *_temperature_flags(text, age), *_bp_flags(text), *_rate_flags(text)]
+    return [finding("red_flag", "critical", msg(lang, en, zh), TRIAGE_SOURCE, span, "warn",
+                    rule=key, level="emergency", guidance="emergency")
+            for key, en, zh, span in flags]
+
+
+def _spo2_flags(text: str) -> list[_Flag]:
+    """The first oxygen saturation of 50-92 %."""
     for m in _SPO2_RE.finditer(text):
         val = int(m.group(1) or m.group(2))
         if 50 <= val <= 92:
-            add("low_spo2", f"Oxygen saturation {val}% is dangerously low.", f"血氧饱和度{val}%过低。", m.span())
-            break
+            return [("low_spo2", f"Oxygen saturation {val}% is dangerously low.", f"血氧饱和度{val}%过低。", m.span())]
+    return []
+
+
+def _temperature_c(text: str) -> float | None:
+    """The highest plausible body temperature written in ``text``, in °C (°F converted)."""
     temp_c = None
     for m in _TEMP_F_RE.finditer(text):
         f = float(m.group(1))
@@ -146,30 +157,47 @@ def _numeric_flags(text: str, lang: str, age: float | None) -> list[Finding]:  #
         c = float(m.group(1))
         if 34 <= c <= 45:
             temp_c = max(temp_c or 0, c)
+    return temp_c
+
+
+def _temperature_flags(text: str, age: float | None) -> list[_Flag]:
+    """Hyperpyrexia (≥ 40 °C), and any fever in a baby under 3 months."""
+    out: list[_Flag] = []
+    temp_c = _temperature_c(text)
     if temp_c is not None and temp_c >= 40.0:
-        add("hyperpyrexia", f"Temperature {temp_c:.1f} °C is very high.", f"体温{temp_c:.1f}℃过高。", (0, 0))
+        out.append(("hyperpyrexia", f"Temperature {temp_c:.1f} °C is very high.", f"体温{temp_c:.1f}℃过高。", (0, 0)))
     has_fever = (temp_c is not None and temp_c >= 38.0) or bool(_FEVER_WORD.search(text))
     if age is not None and age < 0.25 and has_fever:
-        add("infant_fever", "Fever in a baby under 3 months needs emergency assessment.",
-            "3个月以下婴儿发热需要急诊评估。", (0, 0))
+        out.append(("infant_fever", "Fever in a baby under 3 months needs emergency assessment.",
+                    "3个月以下婴儿发热需要急诊评估。", (0, 0)))
+    return out
+
+
+def _bp_flags(text: str) -> list[_Flag]:
+    """The first blood pressure in the shock (SBP < 90) or crisis (≥ 180/120) range."""
     for m in _BP_RE.finditer(text):
         sbp = int(m.group(1))
         if 40 <= sbp < 90:
-            add("hypotension", f"Systolic blood pressure {sbp} mmHg is low (shock risk).", f"收缩压{sbp} mmHg过低（休克风险）。", m.span())
-            break
+            return [("hypotension", f"Systolic blood pressure {sbp} mmHg is low (shock risk).",
+                     f"收缩压{sbp} mmHg过低（休克风险）。", m.span())]
         if sbp >= 180 and int(m.group(2)) >= 120:
-            add("hypertensive_crisis", f"Blood pressure {sbp}/{m.group(2)} mmHg is in the crisis range.",
-                f"血压{sbp}/{m.group(2)} mmHg达到高血压危象范围。", m.span())
-            break
+            return [("hypertensive_crisis", f"Blood pressure {sbp}/{m.group(2)} mmHg is in the crisis range.",
+                     f"血压{sbp}/{m.group(2)} mmHg达到高血压危象范围。", m.span())]
+    return []
+
+
+def _rate_flags(text: str) -> list[_Flag]:
+    """The first dangerous heart rate and the first dangerous respiratory rate."""
+    out: list[_Flag] = []
     for m in _HR_RE.finditer(text):
         hr = int(m.group(1))
         if hr >= 140 or 20 <= hr < 40:
-            add("abnormal_hr", f"Heart rate {hr}/min is dangerous.", f"心率{hr}次/分异常危险。", m.span())
+            out.append(("abnormal_hr", f"Heart rate {hr}/min is dangerous.", f"心率{hr}次/分异常危险。", m.span()))
             break
     for m in _RR_RE.finditer(text):
         rr = int(m.group(1))
         if rr >= 30 or 0 < rr < 8:
-            add("abnormal_rr", f"Respiratory rate {rr}/min is dangerous.", f"呼吸频率{rr}次/分异常危险。", m.span())
+            out.append(("abnormal_rr", f"Respiratory rate {rr}/min is dangerous.", f"呼吸频率{rr}次/分异常危险。", m.span()))
             break
     return out
 

@@ -52,69 +52,20 @@ class AuditMiddleware:
         secret = getattr(store, "secret", None)
         self.hash_key: bytes = secret("audit_input_hash") if callable(secret) else b""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - split pending (#21)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
-        start = time.perf_counter()
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        audited = str(scope.get("path", "")).startswith(AUDITED_PREFIX)
-        hasher = hmac.new(self.hash_key, digestmod=hashlib.sha256)
-        query = scope.get("query_string", b"")
-        if query:
-            hasher.update(query)
-        raw: list[bytes] = []
-        size = 0
-        flags = {"started": False, "failed": False}
-
-        async def receive_wrapper() -> Message:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request":
-                body = message.get("body", b"")
-                size += len(body)
-                if size > self.max_body:
-                    raise HTTPException(413, f"request body exceeds {self.max_body} bytes")
-                hasher.update(body)
-                if self.store_raw:
-                    raw.append(body)
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            if flags["failed"]:
-                return
-            if message["type"] == "http.response.start":
-                flags["started"] = True
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-                if audited:
-                    row = self._row(scope, state, message["status"], hasher, raw, start)
-                    try:
-                        await anyio.to_thread.run_sync(self.store.add_audit, row)
-                    except Exception:  # noqa: BLE001 - any DB failure must fail the request
-                        log.exception("audit write failed; answering 503")
-                        flags["failed"] = True
-                        await _send_json(send, 503, "audit log unavailable", request_id)
-                        return
-            elif (message["type"] == "http.response.body" and not message.get("more_body")
-                  and audited and state.get("streaming")):
-                await send(message)
-                await self._finish(request_id, state, start)
-                return
-            await send(message)
-
+        ex = _Exchange(self, scope, receive, send)
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
-            await self._reject_large(scope, state, send_wrapper)
+            await self._reject_large(scope, ex.state, ex.send)
             return
         try:
-            await self.app(scope, receive_wrapper, send_wrapper)
+            await self.app(scope, ex.receive, ex.send)
         except Exception:
-            if audited and not flags["started"]:
-                row = self._row(scope, state, 500, hasher, raw, start)
+            if ex.audited and not ex.started:
+                row = self._row(scope, ex.state, 500, ex.hasher, ex.raw, ex.start)
                 try:
                     await anyio.to_thread.run_sync(self.store.add_audit, row)
                 except Exception:  # noqa: BLE001
@@ -157,6 +108,75 @@ class AuditMiddleware:
                 state.get("model"))
         except Exception:  # noqa: BLE001 - the row itself already exists
             log.exception("audit update failed")
+
+
+class _Exchange:
+    """One HTTP request through :class:`AuditMiddleware`: its id, input hash, raw body and row.
+
+    ``receive`` and ``send`` wrap the server's callables for the inner app.
+    """
+
+    def __init__(self, mw: AuditMiddleware, scope: Scope, receive: Receive, send: Send) -> None:
+        self.mw = mw
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.request_id = uuid.uuid4().hex
+        self.start = time.perf_counter()
+        self.state: dict[str, Any] = scope.setdefault("state", {})
+        self.state["request_id"] = self.request_id
+        self.audited = str(scope.get("path", "")).startswith(AUDITED_PREFIX)
+        self.hasher = hmac.new(mw.hash_key, digestmod=hashlib.sha256)
+        query = scope.get("query_string", b"")
+        if query:
+            self.hasher.update(query)
+        self.raw: list[bytes] = []
+        self.size = 0
+        self.started = False
+        self.failed = False
+
+    async def receive(self) -> Message:
+        """The next request message; hashes (and keeps) the body and enforces the size limit."""
+        message = await self._receive()
+        if message["type"] == "http.request":
+            body = message.get("body", b"")
+            self.size += len(body)
+            if self.size > self.mw.max_body:
+                raise HTTPException(413, f"request body exceeds {self.mw.max_body} bytes")
+            self.hasher.update(body)
+            if self.mw.store_raw:
+                self.raw.append(body)
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Pass a response message on: the row is written before the status line leaves."""
+        if self.failed:
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = list(message.get("headers", []))
+            headers.append((b"x-request-id", self.request_id.encode()))
+            message = {**message, "headers": headers}
+            if self.audited and not await self._write_row(message["status"]):
+                return
+        elif (message["type"] == "http.response.body" and not message.get("more_body")
+              and self.audited and self.state.get("streaming")):
+            await self._send(message)
+            await self.mw._finish(self.request_id, self.state, self.start)
+            return
+        await self._send(message)
+
+    async def _write_row(self, status: int) -> bool:
+        """Write the audit row; on failure answer 503 instead and return False."""
+        row = self.mw._row(self.scope, self.state, status, self.hasher, self.raw, self.start)
+        try:
+            await anyio.to_thread.run_sync(self.mw.store.add_audit, row)
+        except Exception:  # noqa: BLE001 - any DB failure must fail the request
+            log.exception("audit write failed; answering 503")
+            self.failed = True
+            await _send_json(self._send, 503, "audit log unavailable", self.request_id)
+            return False
+        return True
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -30,8 +30,9 @@ class LoadResult:
 
 
 class Task(ABC):
-    """A benchmark. Subclass it and register an instance (or factory) in
-    :data:`medsage.registry.tasks`.
+    """A benchmark.
+
+    Subclass it and register an instance (or factory) in :data:`medsage.registry.tasks`.
 
     Attributes:
         name: Registry name, e.g. ``medqa_us``.
@@ -59,8 +60,9 @@ class Task(ABC):
         """The chat messages to send for ``sample``."""
 
     async def solve(self, state: CaseState, solver: Model) -> CaseState:
-        """Answer one case with ``solver`` (a model or a pipeline); the runner passes the
-        sample without its answer.
+        """Answer one case with ``solver`` (a model or a pipeline).
+
+        The runner passes the sample without its answer.
 
         A pipeline runs the whole case, a bare model answers the task's messages. A task
         with its own procedure (a simulated-patient interview) overrides this.

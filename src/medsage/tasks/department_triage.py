@@ -83,8 +83,9 @@ class DepartmentTriageTask(Task):
     citation = "medsage department-triage set (Apache-2.0); metric after PULSE-EVAL triage"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
-        """Rows from ``data`` (default: the shipped test split). Options: ``departments``
-        (candidate list file), ``split`` (``dev``/``test``/``all``).
+        """Rows from ``data`` (default: the shipped test split).
+
+        Options: ``departments`` (candidate list file), ``split`` (``dev``/``test``/``all``).
         """
         from medsage.route.department import devset_path
 

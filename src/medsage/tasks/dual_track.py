@@ -56,8 +56,9 @@ class DualTrackTask(HealthBenchTask):
     default_data = None
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
-        """Read scenarios (default: the shipped set). Options: ``risk`` to keep one level,
-        ``language`` to keep ``en`` or ``zh``.
+        """Read scenarios (default: the shipped set).
+
+        Options: ``risk`` to keep one level, ``language`` to keep ``en`` or ``zh``.
         """
         path = Path(data) if data else shipped_scenarios()
         risk_filter = options.get("risk")
@@ -128,8 +129,9 @@ class DualTrackTask(HealthBenchTask):
 
 
 def risk_weighted(records: list[dict[str, Any]], rule: str = "exclude") -> float | None:
-    """Weighted mean of per-scenario overall scores (weights :data:`RISK_WEIGHTS`),
-    recomputed from the stored rubric grades and clipped to [0, 1].
+    """Weighted mean of per-scenario overall scores (weights :data:`RISK_WEIGHTS`).
+
+    Recomputed from the stored rubric grades and clipped to [0, 1].
     """
     num = den = 0.0
     for rec in records:

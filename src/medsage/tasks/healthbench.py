@@ -199,8 +199,9 @@ class HealthBenchTask(Task):
         return example_metrics(items, met, sample.metadata.get("example_tags", []), self.unparsed_rule)
 
     def aggregate(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Reference aggregation (clipped mean, bootstrap std, tag scores) of run records
-        (``samples.jsonl`` rows); for the runner's summary.
+        """Reference aggregation of run records for the runner's summary.
+
+        Clipped mean, bootstrap std and tag scores of ``samples.jsonl`` rows.
         """
         return summarise_records(records, self.unparsed_rule)
 

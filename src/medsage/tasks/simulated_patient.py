@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from medsage.errors import SpecError
@@ -115,6 +115,7 @@ async def run_osce(state: CaseState, consult: Consultant | None, model: Model,
     usage = Usage()
     config = GenerateConfig(max_tokens=min(state.config.max_tokens, 160), temperature=state.config.temperature,
                             seed=state.config.seed)
+    doctor = _DoctorCall(model, config, timeout)
     objective = str(osce.get("Objective_for_Doctor", state.sample.question))
     demo = str(osce.get("Patient_Actor", {}).get("Demographics", ""))
     doctor_msgs = [Message("system", DOCTOR_SYSTEM.format(turns=turns, objective=objective)),
@@ -128,7 +129,7 @@ async def run_osce(state: CaseState, consult: Consultant | None, model: Model,
         trace.append({"round": 0, "agent": "simulator", "role": "simulator",
                       "content": "turn budget 0: no interview; the doctor must commit at once"})
     for turn in range(1, turns + 1):
-        rep = await call_agent(model, "doctor", "doctor", turn, doctor_msgs, config, timeout)
+        rep = await doctor(turn, doctor_msgs)
         usage += rep.usage
         trace.append(rep.trace(turns_left=turns - turn))
         text = rep.text
@@ -162,8 +163,8 @@ async def run_osce(state: CaseState, consult: Consultant | None, model: Model,
         dialogue.append(("Measurement: " if t else "Patient: ") + answer)
         doctor_msgs.append(Message("user", f"{answer}\n(questions left: {turns - turn})"))
     if diagnosis is None:
-        diagnosis, extra_usage = await _commit(consult, model, state, objective, demo, dialogue,
-                                               doctor_msgs, config, timeout, trace)
+        diagnosis, extra_usage = await _commit(consult, doctor, state, objective, demo, dialogue,
+                                               doctor_msgs, trace)
         usage += extra_usage
     text = f"DIAGNOSIS READY: {diagnosis}" if diagnosis else NO_DIAGNOSIS
     summary = {"turn_budget": turns, "turns_used": sum(1 for d in dialogue if d.startswith("Doctor:")),
@@ -185,22 +186,43 @@ def _patient_view(dialogue: list[str]) -> list[Message]:
     return msgs or [Message("user", "Hello, what brings you in today?")]
 
 
-async def _commit(consult: Consultant | None, model: Model, state: CaseState, objective: str,  # noqa: PLR0913 - split pending (#21)
-                  demo: str, dialogue: list[str], doctor_msgs: list[Message], config: GenerateConfig,
-                  timeout: float, trace: list[dict[str, Any]]) -> tuple[str | None, Usage]:
+@dataclass(frozen=True)
+class _DoctorCall:
+    """How the doctor is asked: the model, its generation settings and the per-call time limit."""
+
+    model: Model
+    config: GenerateConfig
+    timeout: float
+
+    async def __call__(self, round_: int, msgs: list[Message]) -> AgentReply:
+        """The doctor's reply in round ``round_`` to ``msgs``."""
+        return await call_agent(self.model, "doctor", "doctor", round_, msgs, self.config, self.timeout)
+
+
+async def _team_opinion(consult: Consultant, state: CaseState, objective: str, demo: str,
+                        dialogue: list[str], trace: list[dict[str, Any]]) -> tuple[str, Usage]:
+    """The specialist team's diagnosis from the interview so far, and what it cost."""
+    history = "\n".join(dialogue) or "(no interview)"
+    question = f"{objective}\nPatient: {demo}\n\nInterview so far:\n{history}\n\nWhat is the most likely diagnosis?"
+    sub = CaseState(Sample(state.sample.id, question, metadata={"language": "en"}),
+                    (Message("user", question),), state.config)
+    done = await consult.consult(sub, trace=[])
+    trace.extend(done.trace)
+    team = done.output.text if done.output else ""
+    return team, done.output.usage if done.output else Usage()
+
+
+async def _commit(consult: Consultant | None, doctor: _DoctorCall, state: CaseState, objective: str,
+                  demo: str, dialogue: list[str], doctor_msgs: list[Message],
+                  trace: list[dict[str, Any]]) -> tuple[str | None, Usage]:
+    """Make the doctor commit to a diagnosis (after the team's opinion, if there is a team)."""
     usage = Usage()
     msgs = [*doctor_msgs, Message("user", FORCE)]
     if consult is not None:
-        history = "\n".join(dialogue) or "(no interview)"
-        question = f"{objective}\nPatient: {demo}\n\nInterview so far:\n{history}\n\nWhat is the most likely diagnosis?"
-        sub = CaseState(Sample(state.sample.id, question, metadata={"language": "en"}),
-                        (Message("user", question),), state.config)
-        done = await consult.consult(sub, trace=[])
-        trace.extend(done.trace)
-        team = done.output.text if done.output else ""
-        usage += done.output.usage if done.output else Usage()
+        team, team_usage = await _team_opinion(consult, state, objective, demo, dialogue, trace)
+        usage += team_usage
         msgs = [*doctor_msgs, Message("user", f"The specialist team's opinion:\n{team[:1500]}\n\n{FORCE}")]
-    rep: AgentReply = await call_agent(model, "doctor", "doctor", len(dialogue) + 1, msgs, config, timeout)
+    rep = await doctor(len(dialogue) + 1, msgs)
     usage += rep.usage
     trace.append(rep.trace(final=True))
     if rep.error or not rep.text:

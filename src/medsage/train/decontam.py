@@ -337,8 +337,9 @@ def default_against(root: str | Path, tasks: list[str] | None = None) -> list[tu
 
 
 class OverlapFinder:
-    """The decontamination rule run the other way round: which of many stored items
-    (a question bank) contain one given test item?
+    """The decontamination rule the other way round.
+
+    Which of many stored items (a question bank) contain one given test item?
 
     A stored item overlaps the test item when it holds at least ``min_overlap`` of the
     test item's n-grams (its full text or its stem alone), or when their MinHash

@@ -1,5 +1,7 @@
-"""Text helpers shared by curation and decontamination: normalisation for duplicate keys,
-tokens and n-grams that work for English and Chinese (language: :mod:`medsage.lang`).
+"""Text helpers shared by curation and decontamination.
+
+Normalisation for duplicate keys, and tokens and n-grams that work for English and Chinese
+(language: :mod:`medsage.lang`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,59 +109,79 @@ def detect(text: str, *, lang: str = "auto") -> list[Entity]:
     return out
 
 
-def _detect_clean(text: str) -> list[Entity]:  # noqa: C901, PLR0912 - split pending (#21)
-    cands: list[tuple[int, int, str, str, bool | None]] = []
+_Cand = tuple[int, int, str, str, bool | None]
 
-    def add(start: int, end: int, etype: str, rule: str, valid: bool | None = None) -> None:
-        # trim whitespace/punctuation at the edges
-        while start < end and text[start] in " \t\n,;:：，；":
-            start += 1
-        while end > start and text[end - 1] in " \t\n,;:.：，；。)":
-            end -= 1
-        if etype == "ADDRESS":
-            lab = _ADDRESS_LABEL.match(text, start, end)
-            if lab:
-                start = lab.end()
-        if end > start:
-            cands.append((start, end, etype, rule, valid))
 
+def _detect_clean(text: str) -> list[Entity]:
+    """Every identifier candidate in the (normalised) text, trimmed, then resolved."""
+    cands: list[_Cand] = []
+    for start, end, etype, rule, valid in (*_net_candidates(text), *_id_candidates(text),
+                                           *_contact_candidates(text)):
+        trimmed = _trim(text, start, end, etype)
+        if trimmed is not None:
+            cands.append((*trimmed, etype, rule, valid))
+    return _resolve(text, cands)
+
+
+def _trim(text: str, start: int, end: int, etype: str) -> tuple[int, int] | None:
+    """The span without edge whitespace/punctuation (and an address's label); None if empty."""
+    while start < end and text[start] in " \t\n,;:：，；":
+        start += 1
+    while end > start and text[end - 1] in " \t\n,;:.：，；。)":
+        end -= 1
+    if etype == "ADDRESS":
+        lab = _ADDRESS_LABEL.match(text, start, end)
+        if lab:
+            start = lab.end()
+    return (start, end) if end > start else None
+
+
+def _net_candidates(text: str) -> Iterator[_Cand]:
+    """E-mail addresses, URLs and IP addresses."""
     for m in _EMAIL_RE.finditer(text):
-        add(m.start(), m.end(), "EMAIL", "email")
+        yield m.start(), m.end(), "EMAIL", "email", None
     for m in _URL_RE.finditer(text):
-        add(m.start(), m.end(), "URL", "url")
+        yield m.start(), m.end(), "URL", "url", None
     for m in _IPV4_RE.finditer(text):
-        add(m.start(), m.end(), "IP", "ipv4")
+        yield m.start(), m.end(), "IP", "ipv4", None
     for m in _IPV6_RE.finditer(text):
         s = m.group(0)
         if s.count(":") >= 2 and (re.search(r"[A-Fa-f]", s) or "::" in s) and not re.fullmatch(r"[\d:]+", s.strip(":")):
-            add(m.start(), m.end(), "IP", "ipv6")
+            yield m.start(), m.end(), "IP", "ipv6", None
+
+
+def _id_candidates(text: str) -> Iterator[_Cand]:
+    """Chinese resident IDs, medical record numbers and SSNs."""
     for m in _CN_ID_RE.finditer(text):
         valid = cn_id_valid(m.group(0))
         cue = bool(_CN_ID_CUE.search(text[max(0, m.start() - 12): m.start()]))
         if valid or cue:
-            add(m.start(), m.end(), "CN_RESIDENT_ID", "cn_id" if valid else "cn_id_cue", valid)
+            yield m.start(), m.end(), "CN_RESIDENT_ID", "cn_id" if valid else "cn_id_cue", valid
         else:
-            add(m.start(), m.end(), "MEDICAL_ID", "long_number")  # fail closed: an unexplained 18-digit number
+            yield m.start(), m.end(), "MEDICAL_ID", "long_number", None  # fail closed: an unexplained 18-digit number
     for m in _MEDICAL_ID_RE.finditer(text):
-        add(m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword")
+        yield m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword", None
     for m in _MEDICAL_ID_ZH_RE.finditer(text):
-        add(m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword_zh")
+        yield m.start("v"), m.end("v"), "MEDICAL_ID", "id_keyword_zh", None
     for m in _SSN_RE.finditer(text):
-        add(m.start(), m.end(), "MEDICAL_ID", "ssn")
+        yield m.start(), m.end(), "MEDICAL_ID", "ssn", None
+
+
+def _contact_candidates(text: str) -> Iterator[_Cand]:
+    """Phone numbers, dates, addresses and person names."""
     for rule, rx in _PHONE_RES:
         for m in rx.finditer(text):
             if rule == "nanp_plain" and not _PHONE_CUE.search(text[max(0, m.start() - 25): m.start()]):
                 continue
-            add(m.start(), m.end(), "PHONE", rule)
+            yield m.start(), m.end(), "PHONE", rule, None
     for rule, rx in _DATE_RES:
         for m in rx.finditer(text):
-            add(m.start(), m.end(), "DATE", rule)
+            yield m.start(), m.end(), "DATE", rule, None
     for rule, rx in _ADDRESS_RES:
         for m in rx.finditer(text):
-            add(m.start(), m.end(), "ADDRESS", rule)
+            yield m.start(), m.end(), "ADDRESS", rule, None
     for n_start, n_end, n_rule in _detect_names(text):
-        add(n_start, n_end, "PERSON", n_rule)
-    return _resolve(text, cands)
+        yield n_start, n_end, "PERSON", n_rule, None
 
 
 class _Taken:
@@ -180,10 +201,10 @@ class _Taken:
         self.ends.insert(i, e)
 
 
-def _resolve(text: str, cands: list[tuple[int, int, str, str, bool | None]]) -> list[Entity]:
+def _resolve(text: str, cands: list[_Cand]) -> list[Entity]:
     cands.sort(key=lambda c: (-_PRIORITY[c[2]], -(c[1] - c[0]), c[0]))
     taken = _Taken()
-    chosen: list[tuple[int, int, str, str, bool | None]] = []
+    chosen: list[_Cand] = []
     for c in cands:
         s, e = c[0], c[1]
         if taken.overlaps(s, e):

@@ -90,76 +90,107 @@ def _given_name_re() -> re.Pattern[str]:
     return re.compile(rf"\b(?P<n>(?:{names})(?:[ \t]+[A-Z]\.)?(?:[ \t]+(?:[A-Z][a-z'\-]{{1,20}}|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)){{1,2}})\b")
 
 
-def _detect_names(text: str) -> list[tuple[int, int, str]]:  # noqa: C901, PLR0912, PLR0915 - split pending (#21)
-    out: list[tuple[int, int, str]] = []
-    lex = _lexicon()
-    found_en: set[str] = set()
-    found_zh: set[str] = set()
+Span = tuple[int, int, str]
+
+
+def _name_end(name: str, start: int) -> int:
+    """End offset of ``name`` (found at ``start``) cut before its first non-name word."""
+    end = start
+    for wm in re.finditer(r"\S+", name):
+        w = wm.group().rstrip(".")
+        if re.fullmatch(r"[A-Z]\.", wm.group()):
+            end = start + wm.end()
+            continue
+        if w in _NOT_NAME or (w.isupper() and len(w) > 1):
+            break
+        end = start + wm.end()
+    return end
+
+
+def _en_cued_names(text: str, found: set[str]) -> list[Span]:
+    """English names after a title or cue word, or before an age phrase; adds them to ``found``."""
+    out: list[Span] = []
     for rx, rule in ((_EN_TITLE_RE, "title"), (_EN_CUE_RE, "cue"), (_EN_CUE_NOCOLON_RE, "cue"),
                      (_EN_AGE_CUE_RE, "age_cue")):
         for m in rx.finditer(text):
             name = m.group("n")
-            words = [w for w in name.split() if w.rstrip(".") not in _NOT_NAME]
-            if not words:
+            if not any(w.rstrip(".") not in _NOT_NAME for w in name.split()):
                 continue
-            # cut at the first non-name word (keep the original spacing)
             s = m.start("n")
-            end = s
-            for wm in re.finditer(r"\S+", name):
-                w = wm.group().rstrip(".")
-                if re.fullmatch(r"[A-Z]\.", wm.group()):
-                    end = s + wm.end()
-                    continue
-                if w in _NOT_NAME or (w.isupper() and len(w) > 1):
-                    break
-                end = s + wm.end()
+            end = _name_end(name, s)
             if end == s:
                 continue
             out.append((s, end, rule))
-            found_en.add(text[s:end])
+            found.add(text[s:end])
+    return out
+
+
+def _en_lexicon_names(text: str, found: set[str]) -> list[Span]:
+    """English names starting with a known given name, and ``Last, First``; adds them to ``found``."""
+    out: list[Span] = []
     for m in _given_name_re().finditer(text):
         words = m.group("n").split()
         if all(w.rstrip(".") not in _NOT_NAME for w in words[1:]):
             out.append((m.start("n"), m.end("n"), "given_name"))
-            found_en.add(m.group("n"))
+            found.add(m.group("n"))
+    given = _lexicon()["given"]
     for m in _EN_LAST_FIRST.finditer(text):
-        if m.group("f") in lex["given"] and m.group("n") not in _NOT_NAME:
+        if m.group("f") in given and m.group("n") not in _NOT_NAME:
             out.append((m.start(), m.end(), "last_first"))
-            found_en.update({m.group("n"), m.group("f")})
-    if re.search(r"[\u4e00-\u9fff]", text):
-        for m in re.finditer(rf"(?:{_ZH_NAME_CUES})\s*(?P<colon>[:：]?)\s*", text):
-            strong = bool(m.group("colon")) or m.group(0).startswith(("家属", "联系人", "监护人"))
-            nxt = text[m.end(): m.end() + 4]
-            demog = re.match(r"[\u4e00-\u9fff]{2,3}[，,、\s]{0,2}(?:男|女)", nxt + text[m.end() + 4: m.end() + 7])
-            span = (_zh_name_loose if strong or demog else _zh_name_at)(text, m.end())
-            if span:
-                out.append((span[0], span[1], "zh_cue"))
-                found_zh.add(text[span[0]:span[1]])
-        for m in re.finditer(rf"(?:{_ZH_NAME_SUFFIX})", text):
-            # look back for surname + 1-2 chars ending right before the suffix
-            for length in (3, 2, 4):
-                s = m.start() - length
-                if s < 0:
-                    continue
-                span = _zh_name_at(text, s, m.start())
-                if not span and m.group(0) in ("先生", "女士", "小姐") and length in (2, 3):
-                    span = _zh_name_loose(text, s, m.start())
-                if span and span[1] == m.start():
-                    out.append((span[0], span[1], "zh_suffix"))
-                    found_zh.add(text[span[0]:span[1]])
-                    break
-        for m in re.finditer(r"[\u4e00-\u9fff]{2,4}(?=[，,、\s]{0,2}(?:男|女)[，,、\s]{0,2}\d{1,3}\s*岁)", text):
-            # a lexicon surname first ("患者张伟" -> 张伟), then any 2-3 characters that do
-            # not start with the tail of a cue word (者/人/属/名)
-            starts = range(max(m.start(), m.end() - 3), m.end() - 1)
-            span = next((sp for s in starts if (sp := _zh_name_at(text, s, m.end())) and sp[1] == m.end()), None)
-            if span is None:
-                span = next((sp for s in starts if text[s] not in "者人属名"
-                             and (sp := _zh_name_loose(text, s, m.end())) and sp[1] == m.end()), None)
-            if span:
-                out.append((span[0], span[1], "zh_demographics"))
-                found_zh.add(text[span[0]:span[1]])
-    # propagate: every other occurrence of a found name (and of English name parts)
+            found.update({m.group("n"), m.group("f")})
+    return out
+
+
+def _zh_cue_names(text: str) -> list[Span]:
+    """Chinese names after a cue word (患者, 家属 …)."""
+    out: list[Span] = []
+    for m in re.finditer(rf"(?:{_ZH_NAME_CUES})\s*(?P<colon>[:：]?)\s*", text):
+        strong = bool(m.group("colon")) or m.group(0).startswith(("家属", "联系人", "监护人"))
+        nxt = text[m.end(): m.end() + 4]
+        demog = re.match(r"[\u4e00-\u9fff]{2,3}[，,、\s]{0,2}(?:男|女)", nxt + text[m.end() + 4: m.end() + 7])
+        span = (_zh_name_loose if strong or demog else _zh_name_at)(text, m.end())
+        if span:
+            out.append((span[0], span[1], "zh_cue"))
+    return out
+
+
+def _zh_suffix_names(text: str) -> list[Span]:
+    """Chinese names right before an honorific suffix (先生, 医生 …)."""
+    out: list[Span] = []
+    for m in re.finditer(rf"(?:{_ZH_NAME_SUFFIX})", text):
+        # look back for surname + 1-2 chars ending right before the suffix
+        for length in (3, 2, 4):
+            s = m.start() - length
+            if s < 0:
+                continue
+            span = _zh_name_at(text, s, m.start())
+            if not span and m.group(0) in ("先生", "女士", "小姐") and length in (2, 3):
+                span = _zh_name_loose(text, s, m.start())
+            if span and span[1] == m.start():
+                out.append((span[0], span[1], "zh_suffix"))
+                break
+    return out
+
+
+def _zh_demographic_names(text: str) -> list[Span]:
+    """Chinese names right before sex and age (张伟，男，45岁)."""
+    out: list[Span] = []
+    for m in re.finditer(r"[\u4e00-\u9fff]{2,4}(?=[，,、\s]{0,2}(?:男|女)[，,、\s]{0,2}\d{1,3}\s*岁)", text):
+        # a lexicon surname first ("患者张伟" -> 张伟), then any 2-3 characters that do
+        # not start with the tail of a cue word (者/人/属/名)
+        starts = range(max(m.start(), m.end() - 3), m.end() - 1)
+        span = next((sp for s in starts if (sp := _zh_name_at(text, s, m.end())) and sp[1] == m.end()), None)
+        if span is None:
+            span = next((sp for s in starts if text[s] not in "者人属名"
+                         and (sp := _zh_name_loose(text, s, m.end())) and sp[1] == m.end()), None)
+        if span:
+            out.append((span[0], span[1], "zh_demographics"))
+    return out
+
+
+def _propagated(text: str, found_en: set[str], found_zh: set[str]) -> list[Span]:
+    """Every occurrence of a found name, and of the words of an English one."""
+    out: list[Span] = []
     parts: set[str] = set()
     for name in found_en:
         parts.add(name)
@@ -175,3 +206,15 @@ def _detect_names(text: str) -> list[tuple[int, int, str]]:  # noqa: C901, PLR09
             for m in re.finditer(re.escape(p), text):
                 out.append((m.start(), m.end(), "propagated"))
     return out
+
+
+def _detect_names(text: str) -> list[Span]:
+    """Candidate person-name spans ``(start, end, rule)``, overlapping, in rule order."""
+    found_en: set[str] = set()
+    out = _en_cued_names(text, found_en) + _en_lexicon_names(text, found_en)
+    found_zh: set[str] = set()
+    if re.search(r"[\u4e00-\u9fff]", text):
+        for zh in (_zh_cue_names(text), _zh_suffix_names(text), _zh_demographic_names(text)):
+            out += zh
+            found_zh.update(text[s:e] for s, e, _ in zh)
+    return out + _propagated(text, found_en, found_zh)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -134,8 +135,8 @@ async def chat_completions(body: ChatRequest, request: Request,
         request.state.streaming = True
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         first = await _first_step(model, messages, config)
-        gen = _stream(request, model, messages, config, first, completion_id, created,
-                      body.model, deid_applied, entities, include_usage)
+        reply = _StreamReply(completion_id, created, body.model, deid_applied, entities, include_usage)
+        gen = _stream(request, model, messages, first, reply)
         return StreamingResponse(gen, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     output = await model.generate(messages, config)
@@ -172,29 +173,44 @@ async def _first_step(model: Model, messages: list[Message],
     return output
 
 
-async def _stream(request: Request, model: Model, messages: list[Message], config: GenerateConfig,  # noqa: PLR0913 - split pending (#21)
-                  first: ModelOutput | AsyncIterator[str], cid: str, created: int, model_id: str,
-                  deid_applied: bool, entities: list[dict[str, Any]],
-                  include_usage: bool) -> AsyncIterator[bytes]:
+@dataclass(frozen=True)
+class _StreamReply:
+    """One streamed completion: what every chunk repeats and what the final chunk reports."""
+
+    cid: str
+    created: int
+    model_id: str
+    deid_applied: bool
+    entities: list[dict[str, Any]]
+    include_usage: bool
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        """One ``chat.completion.chunk`` as an SSE event."""
+        return sse(chunk_obj(self.cid, self.created, self.model_id, delta, finish, **extra))
+
+
+async def _stream(request: Request, model: Model, messages: list[Message],
+                  first: ModelOutput | AsyncIterator[str], reply: _StreamReply) -> AsyncIterator[bytes]:
+    """The SSE events of a streamed completion, ending with the medsage extras and ``[DONE]``."""
     # Every piece is followed by a checkpoint: without one the loop never hands control
     # back to the event loop, so a client that hung up is not noticed (the stream runs
     # to the end, writing into a dead socket). At the checkpoint the response's
     # disconnect listener cancels the stream, and the model's iterator is closed.
-    yield sse(chunk_obj(cid, created, model_id, {"role": "assistant", "content": ""}))
+    yield reply.chunk({"role": "assistant", "content": ""})
     if isinstance(first, ModelOutput):
         output = carry_input(messages, first)
         async for piece in text_pieces(output.text):
-            yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+            yield reply.chunk({"content": piece})
             await anyio.sleep(0)
     else:
         head = carry_input(messages, ModelOutput(text="", model=model.name))  # guidance goes first
         parts: list[str] = [head.text + "\n\n"] if head.text else []
         if parts:
-            yield sse(chunk_obj(cid, created, model_id, {"content": parts[0]}))
+            yield reply.chunk({"content": parts[0]})
         try:
             async for piece in first:
                 parts.append(piece)
-                yield sse(chunk_obj(cid, created, model_id, {"content": piece}))
+                yield reply.chunk({"content": piece})
                 await anyio.sleep(0)
         except Exception as exc:  # noqa: BLE001 - report in-band; headers are already sent
             yield sse({"error": {"message": f"the model failed: {type(exc).__name__}",
@@ -207,11 +223,11 @@ async def _stream(request: Request, model: Model, messages: list[Message], confi
                     await closer()  # stop generating when the client went away
         text = "".join(parts)
         output = ModelOutput(text=text, model=model.name, extras=head.extras)
-    extras = _extras(output, deid_applied, entities)
+    extras = _extras(output, reply.deid_applied, reply.entities)
     request.state.findings = findings_summary(extras["findings"])
-    yield sse(chunk_obj(cid, created, model_id, {}, "stop", medsage=extras))
-    if include_usage:
-        usage_chunk = chunk_obj(cid, created, model_id, {}, None, usage=_usage(output))
+    yield reply.chunk({}, "stop", medsage=extras)
+    if reply.include_usage:
+        usage_chunk = chunk_obj(reply.cid, reply.created, reply.model_id, {}, None, usage=_usage(output))
         usage_chunk["choices"] = []
         yield sse(usage_chunk)
     yield sse("[DONE]")

@@ -1,4 +1,4 @@
-"""CMB-Exam — the Chinese Medical Benchmark's exam part, by discipline and tier.
+r"""CMB-Exam — the Chinese Medical Benchmark's exam part, by discipline and tier.
 
 Source: Wang et al., "CMB: A Comprehensive Medical Benchmark in Chinese", NAACL 2024
 (github.com/FreedomIntelligence/CMB, Apache-2.0 code; data terms on the hub). Native
@@ -37,7 +37,7 @@ _OPTION_LINE = re.compile(r"^\s*[(（]?([A-J])[)）.．、]\s*(.*?)\s*$")
 
 
 def options_from_text(text: str) -> dict[str, str]:
-    """``"(A) text.\n(B) text."`` → ``{"A": "text", "B": "text"}`` (one option a line)."""
+    r"""``"(A) text.\n(B) text."`` → ``{"A": "text", "B": "text"}`` (one option a line)."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         m = _OPTION_LINE.match(line)

@@ -1,4 +1,4 @@
-"""CMExam — Chinese National Medical Licensing Examination items with annotations.
+r"""CMExam — Chinese National Medical Licensing Examination items with annotations.
 
 Source: Liu et al., "Benchmarking Large Language Models on CMExam — A Comprehensive
 Chinese Medical Exam Dataset", NeurIPS 2023 Datasets (github.com/williamliujl/CMExam).
@@ -6,7 +6,7 @@ Native file: a CSV with header ``Question, Options, Answer, Explanation, Disease
 Clinical Department, Medical Discipline, Competency Area, Difficulty level``; options
 are one per line as ``A 文本``. Multi-answer items are skipped and counted. Ids are
 zero-based data rows. The same columns are read from an ``.xlsx`` workbook's first
-sheet (the ``cmexam_val.xlsx`` copy, whose options are joined by a literal ``\\n``). The
+sheet (the ``cmexam_val.xlsx`` copy, whose options are joined by a literal ``\n``). The
 ``Explanation`` column is kept as ``metadata["explanation"]`` (never shown to a model).
 """
 

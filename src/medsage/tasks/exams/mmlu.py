@@ -1,5 +1,7 @@
-"""MMLU medical subjects (anatomy, clinical knowledge, college biology, college
-medicine, medical genetics, professional medicine).
+"""MMLU medical subjects.
+
+Anatomy, clinical knowledge, college biology, college medicine, medical genetics and
+professional medicine.
 
 Source: Hendrycks et al., "Measuring Massive Multitask Language Understanding",
 ICLR 2021 (github.com/hendrycks/test, MIT). Native files are headerless CSVs

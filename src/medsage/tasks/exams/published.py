@@ -31,7 +31,7 @@ _OPTION = re.compile(r"^\s*([A-J])\s*[：:．.、]\s*(.*?)\s*$")
 
 
 def split_question(text: str) -> tuple[str, dict[str, str], str]:
-    """``stem\\nA：…\\nE：…\\ninstruction`` -> ``(stem, {letter: text}, instruction)``."""
+    r"""``stem\nA：…\nE：…\ninstruction`` -> ``(stem, {letter: text}, instruction)``."""
     stem: list[str] = []
     choices: dict[str, str] = {}
     tail: list[str] = []

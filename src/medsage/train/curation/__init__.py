@@ -1,4 +1,5 @@
-"""Curated exam training data from development files, with provenance, licence,
-decontamination against every evaluation set, balanced keys and reasoning targets
-(``medsage data curate-exams``).
+"""Curated exam training data from development files (``medsage data curate-exams``).
+
+With provenance, licence, decontamination against every evaluation set, balanced keys and
+reasoning targets.
 """

@@ -1,5 +1,7 @@
-"""The tables behind ``medsage data curate-exams``: which development files may be
-trained on, under which licence, and which evaluation sets must be protected.
+"""The tables behind ``medsage data curate-exams``.
+
+Which development files may be trained on, under which licence, and which evaluation sets
+must be protected.
 
 The licence and origin columns are copied from the shared data folder's
 ``SOURCES.md`` (repository, commit, path there, licence), so every curated record

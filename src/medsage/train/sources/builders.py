@@ -1,6 +1,7 @@
-"""Builders: one function per source kind, each turning a user-given path into
-chat-format :class:`~medsage.train.records.Record` objects with provenance and
-licence. Rows that cannot make a record (no answer, no key) are not dropped
+"""Builders: one function per source kind, from a user-given path to training records.
+
+Each turns the path into chat-format :class:`~medsage.train.records.Record` objects with
+provenance and licence. Rows that cannot make a record (no answer, no key) are not dropped
 silently: they come back as ``problems`` (``"file:line: reason"``).
 """
 
