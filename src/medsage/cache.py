@@ -98,6 +98,7 @@ class ResponseCache:
             db.close()
 
     def get(self, key: str) -> ModelOutput | None:
+        """The cached answer for ``key`` (marked ``cached``), queued ones included, or None."""
         with self._lock:
             raw = self._pending.get(key)
             if raw is None:
@@ -111,6 +112,7 @@ class ResponseCache:
         return ModelOutput(**data)
 
     def put(self, key: str, output: ModelOutput) -> None:
+        """Queue ``output`` for the writer thread; errors and anything after close are dropped."""
         if output.error is not None or self._closed:
             return
         data = {"text": output.text, "model": output.model, "latency_s": output.latency_s,
@@ -136,6 +138,7 @@ class ResponseCache:
             return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def close(self) -> None:
+        """Let the writer commit what is queued, stop it and close the database (idempotent)."""
         if self._closed:
             return
         self._closed = True
@@ -164,6 +167,7 @@ class CachedModel(Model):
 
     @property
     def cache_key(self) -> Any:
+        """The wrapped model's cache key (wrapping does not change the behaviour)."""
         return self.model.cache_key
 
     def __getattr__(self, name: str) -> Any:
@@ -171,6 +175,7 @@ class CachedModel(Model):
         return getattr(self.__dict__["model"], name)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """The cached answer to this exact request, else the model's (then cached)."""
         if self.cache is None:
             return await self.model.generate(messages, config)
         key = cache_key(self.model.cache_key, messages, config)
@@ -184,4 +189,5 @@ class CachedModel(Model):
         return output
 
     async def aclose(self) -> None:
+        """Close the wrapped model (the cache itself belongs to whoever opened it)."""
         await self.model.aclose()

@@ -100,6 +100,7 @@ class Suspicious:
         return f"U+{ord(self.char):04X} {unicodedata.name(self.char, 'UNNAMED')}"
 
     def to_dict(self) -> dict[str, object]:
+        """The JSON form, with the character as a ``U+XXXX`` code point."""
         return {"start": self.start, "codepoint": f"U+{ord(self.char):04X}", "kind": self.kind,
                 "replacement": self.replacement}
 

@@ -73,6 +73,7 @@ class Pipeline(Model):
 
     @property
     def cache_key(self) -> dict[str, Any]:
+        """The pipeline name, its options and the wrapped model's key."""
         return {"pipeline": self.pipeline_name, "options": self.options, "model": self.model.cache_key}
 
     @abstractmethod
@@ -80,6 +81,7 @@ class Pipeline(Model):
         """Process one case; must set ``state.output``."""
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """Run ``messages`` as a case; its citations, findings and trace go to ``extras``."""
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
         state = CaseState(sample=Sample(id="-", question=question), messages=tuple(messages), config=config)
         start = time.perf_counter()
@@ -95,6 +97,7 @@ class Pipeline(Model):
         return replace(output, extras=extras, latency_s=output.latency_s or time.perf_counter() - start)
 
     async def aclose(self) -> None:
+        """Close the wrapped model."""
         await self.model.aclose()
 
 

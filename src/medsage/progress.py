@@ -147,6 +147,7 @@ class Progress:
 
     @property
     def elapsed(self) -> float:
+        """Seconds since this progress started."""
         return time.perf_counter() - self.start
 
     @property
@@ -274,6 +275,7 @@ class StageProgress:
         self._cur: Progress | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Report ``done`` of ``total`` in ``stage``, starting or ending a stage line as needed."""
         if self._cur is None or stage != self._stage:
             self._end()
             counted = total != 1

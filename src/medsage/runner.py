@@ -85,6 +85,7 @@ def _slug(text: str) -> str:
 
 
 def default_run_dir(cfg: EvalConfig) -> Path:
+    """``runs/<UTC time>_<tasks>_<model>[_<pipeline>]``, the run folder when none is given."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = "+".join(cfg.tasks) + "_" + cfg.model + (f"_{cfg.pipeline}" if cfg.pipeline else "")
     return Path("runs") / f"{stamp}_{_slug(name)}"

@@ -23,6 +23,7 @@ class Message:
     content: str
 
     def to_dict(self) -> dict[str, str]:
+        """The OpenAI chat form ``{role, content}``."""
         return {"role": self.role, "content": self.content}
 
 
@@ -46,6 +47,7 @@ class Sample:
 
     @property
     def language(self) -> str:
+        """The sample's language code from its metadata (``en`` when unset)."""
         return str(self.metadata.get("language", "en"))
 
 
@@ -61,6 +63,7 @@ class GenerateConfig:
     top_logprobs: int | None = None  # ask for the first token's top-k log-probabilities
 
     def to_dict(self) -> dict[str, Any]:
+        """All parameters, tuples as lists (JSON-ready, part of the cache key)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
@@ -79,6 +82,7 @@ class Usage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
 
@@ -174,5 +178,7 @@ class Generator(Protocol):
 
     name: str
 
-    async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput: ...
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """Answer ``messages``."""
+        ...
 

@@ -20,9 +20,15 @@ class LazyGroup(click.Group):
     """A group whose sub-commands are imported only when invoked."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The verbs registered under ``medsage.commands``, without importing them."""
         return commands.names()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the verb ``cmd_name`` (None when no such verb is registered).
+
+        Raises:
+            SpecError: The entry point does not name a click command.
+        """
         if cmd_name not in commands:
             return None
         cmd = commands.get(cmd_name)
@@ -31,6 +37,7 @@ class LazyGroup(click.Group):
         return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the verb; a :class:`MedsageError` prints one error line and exits 2."""
         try:
             return super().invoke(ctx)
         except MedsageError as exc:

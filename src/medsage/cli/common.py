@@ -73,6 +73,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def echo_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON, non-ASCII text kept as is (other objects via ``str``)."""
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 

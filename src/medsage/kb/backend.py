@@ -50,6 +50,7 @@ class Filters:
 
     @classmethod
     def of(cls, sources: Any = None, languages: Any = None, licences: Any = None) -> Filters:
+        """Filters from any iterables of values (None or empty = no filter on that field)."""
         def clean(values: Any) -> frozenset[str]:
             return frozenset(str(v) for v in (values or ()) if v)
 

@@ -145,13 +145,16 @@ class MilvusKB:
 
     @property
     def has_dense(self) -> bool:
+        """Whether the collection was built with embeddings (the manifest's ``dense``)."""
         return bool(self.meta.get("dense"))
 
     @property
     def manifest(self) -> dict[str, Any]:
+        """The stored manifest of this knowledge base (the same keys as a folder KB's)."""
         return self.meta
 
     def languages(self) -> list[str]:
+        """The languages the manifest records for the collection."""
         return list(self.meta.get("languages", []))
 
     def _call(self, fn: str, **kwargs: Any) -> Any:
@@ -161,6 +164,7 @@ class MilvusKB:
             raise DataError(f"Milvus {self.uri}: {fn} failed: {_short(exc)}") from exc
 
     def sparse_candidates(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
+        """BM25 (row, score) pairs from Milvus's full-text search, best first."""
         tokens = token_text(query)
         if not tokens:
             return []
@@ -170,6 +174,7 @@ class MilvusKB:
         return [(i, s) for i, s in out if s > 0]
 
     def dense_candidates(self, qvec: Any, language: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
+        """(row, inner product) pairs from the HNSW index among ``language`` chunks, best first."""
         res = self._call("search", data=[np.asarray(qvec, dtype=np.float32).tolist()], anns_field="dense",
                          limit=depth, filter=filter_expr(filters, language), output_fields=["pk"],
                          search_params={"metric_type": "IP", "params": {"ef": max(64, depth)}})
@@ -180,6 +185,7 @@ class MilvusKB:
         return {int(r["pk"]): np.asarray(r["dense"], dtype=np.float32) for r in got}
 
     def language_median(self, qvec: Any, language: str) -> float:
+        """The median cosine of ``qvec`` with the build's fixed sample of ``language`` rows."""
         if language not in self._samples:
             rows = self.meta.get("median_rows", {}).get(language, [])
             vecs = self._vectors(rows) if rows else {}
@@ -188,11 +194,17 @@ class MilvusKB:
         return float(np.median(sample @ np.asarray(qvec, np.float32))) if len(sample) else 0.0
 
     def cosines(self, qvec: Any, rows: Sequence[int]) -> np.ndarray:
+        """Cosine of ``qvec`` with the stored vectors at ``rows`` (0 for a row without one)."""
         vecs = self._vectors(rows)
         q = np.asarray(qvec, np.float32)
         return np.array([float(vecs[r] @ q) if r in vecs else 0.0 for r in rows], dtype=np.float32)
 
     def chunks_of(self, rows: Sequence[int]) -> list[Chunk]:
+        """The chunks at ``rows``, fetched by primary key, in that order.
+
+        Raises:
+            DataError: A row is gone (removed by another process during the search).
+        """
         if not rows:
             return []
         got = self._call("get", ids=[int(r) for r in rows], output_fields=["pk", *FIELDS])
@@ -221,6 +233,7 @@ class MilvusKB:
             yield from (sorted(rows, key=lambda r: int(r["pk"])) if "pk" in fields else rows)
 
     def stats(self) -> dict[str, Any]:
+        """Counts by source and language from a scan of the collection (``bytes`` is 0)."""
         by_source: dict[str, int] = {}
         by_lang: dict[str, int] = {}
         docs: dict[str, set[str]] = {}

@@ -72,6 +72,7 @@ class KnowledgeBase:
     """
 
     def __new__(cls, path: str | Path) -> Any:
+        """For a Milvus URI the Milvus store (through ``kb_backends``), else a folder KB."""
         if cls is KnowledgeBase and is_milvus_uri(path):
             # the Milvus store needs the optional ``milvus`` extra: loaded only here, by name
             return kb_backends.get("milvus")(str(path))
@@ -93,16 +94,23 @@ class KnowledgeBase:
 
     @property
     def has_dense(self) -> bool:
+        """Whether the KB was built with embeddings (the manifest's ``dense``)."""
         return bool(self.manifest.get("dense"))
 
     @cached_property
     def sparse(self) -> Any:
+        """The BM25 index of the current generation, loaded on first use."""
         from medsage.kb.sparse import SparseIndex
 
         return SparseIndex.load(self.gen / "bm25", len(self.chunks))
 
     @cached_property
     def dense(self) -> Any:
+        """The embedding matrix of the current generation, loaded on first use.
+
+        Raises:
+            DataError: The KB was built without embeddings.
+        """
         from medsage.kb.dense import DenseIndex
 
         if not self.has_dense:

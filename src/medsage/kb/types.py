@@ -53,10 +53,12 @@ class Chunk:
     licence: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields, as stored in ``chunks.jsonl``."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        """A chunk from a stored row; missing fields are empty and unknown keys are ignored."""
         return cls(**{k: data.get(k, "") for k in cls.__dataclass_fields__})
 
     @property
@@ -85,6 +87,7 @@ class Hit:
     margin: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the hit: rank, rounded scores, the chunk's citation fields and text."""
         c = self.chunk
         return {
             "rank": self.rank,
@@ -117,4 +120,5 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields, as printed by ``kb build --json``."""
         return asdict(self)

@@ -74,6 +74,7 @@ class HFModel(Model):
 
     @property
     def cache_key(self) -> dict[str, Any]:
+        """The spec plus the LoRA adapter path, which changes the answers."""
         return {"spec": self.name, "adapter": str(self.spec.options.get("adapter", ""))}
 
     def _generate_sync(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
@@ -115,6 +116,7 @@ class HFModel(Model):
         return ModelOutput(text=text, model=self.name, usage=Usage(int(ids.shape[1]), int(new.shape[0])), top_logprobs=top)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """Generate in a worker thread; a runtime error (CUDA OOM …) becomes an error output."""
         start = time.perf_counter()
         try:
             out = await asyncio.to_thread(self._generate_sync, messages, config)

@@ -102,6 +102,7 @@ class LocalModel(Model):
 
     @property
     def cache_key(self) -> dict[str, Any]:
+        """The spec plus the GGUF file's name and size, so a replaced file misses the cache."""
         stat = self.path.stat()
         return {"spec": self.name, "file": self.path.name, "size": stat.st_size}
 
@@ -124,6 +125,7 @@ class LocalModel(Model):
         return req
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """Answer through the in-process llama.cpp server, at most ``parallel`` requests at once."""
         req = self._request(messages, config)
         queued = time.perf_counter()
         async with self._slots:
@@ -183,4 +185,5 @@ class LocalModel(Model):
                 stop.set()
 
     async def aclose(self) -> None:
+        """Drop the llama.cpp server so that its model memory can be freed."""
         self._server = None

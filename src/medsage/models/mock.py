@@ -55,6 +55,7 @@ class MockModel(Model):
             self._script = _load_script(spec.options.get("file"))
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """A deterministic answer of the configured ``kind`` (with letter log-probs when asked)."""
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)

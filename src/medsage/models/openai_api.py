@@ -83,6 +83,7 @@ class OpenAIModel(Model):
 
     @property
     def cache_key(self) -> dict[str, Any]:
+        """The spec plus the server's base URL: one model name on two servers is two models."""
         return {"spec": self.name, "base_url": self.base_url or "api.openai.com"}
 
     def _kwargs(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
@@ -175,6 +176,7 @@ class OpenAIModel(Model):
         await asyncio.sleep(delay)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        """One chat-completion request; HTTP errors and malformed replies become error outputs."""
         start = time.perf_counter()
         try:
             text = await self._call(self._kwargs(messages, config), raw=True)
@@ -211,6 +213,7 @@ class OpenAIModel(Model):
                 yield chunk.choices[0].delta.content
 
     async def aclose(self) -> None:
+        """Stop the fleet's health probes and close its HTTP clients."""
         await self.fleet.aclose()
 
 

@@ -31,10 +31,12 @@ class Chunk:
 
     @property
     def turn_ids(self) -> list[str]:
+        """The ids of the turns in this chunk, in order."""
         return [t.id for t in self.turns]
 
 
 def render_turn(turn: Turn, lang: str) -> str:
+    """``turn`` as one prompt line, ``<role label>: <text>`` in ``lang``."""
     return f"{role_label(turn.role, lang, turn.speaker)}: {turn.text}"
 
 

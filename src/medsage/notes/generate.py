@@ -61,6 +61,7 @@ class Draft:
     seconds: float = 0.0
 
     def stats(self) -> dict[str, Any]:
+        """Model calls, tokens, drafting time and number of facts, for the note's ``stats``."""
         return {"model_calls": self.calls, "prompt_tokens": self.usage.prompt_tokens,
                 "completion_tokens": self.usage.completion_tokens, "draft_seconds": round(self.seconds, 3),
                 "facts": len(self.facts)}

@@ -40,10 +40,12 @@ def plain_note_prompt(transcript_text: str, template: Template, lang: str) -> st
 
 
 def section_prompt(section: Section, facts: list[str], lang: str) -> str:
+    """The prompt that writes one template section from the extracted ``facts``."""
     key = "zh" if lang == "zh" else "en"
     body = "\n".join(f"- {f}" for f in facts) if facts else ("（无）" if key == "zh" else "(none)")
     return SECTION[key].format(facts=body, title=section.title, instruction=section.instruction)
 
 
 def map_prompt(chunk: str, lang: str) -> str:
+    """The prompt that lists the clinical facts in one transcript chunk (the map step)."""
     return MAP["zh" if lang == "zh" else "en"].format(chunk=chunk)

@@ -25,6 +25,7 @@ class NoteSentence:
     supported: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: text, supporting turn ids and the rounded support score."""
         return {"text": self.text, "turn_ids": self.turn_ids, "support": round(self.support, 3),
                 "supported": self.supported}
 
@@ -39,9 +40,11 @@ class NoteSection:
 
     @property
     def text(self) -> str:
+        """The section's sentences joined into one paragraph."""
         return " ".join(s.text for s in self.sentences)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: id, title and sentences."""
         return {"id": self.id, "title": self.title, "sentences": [s.to_dict() for s in self.sentences]}
 
 
@@ -55,6 +58,7 @@ class Omission:
     negated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the missing concept, its kind and the turns that said it."""
         return {"concept": self.concept, "kind": self.kind, "turn_ids": self.turn_ids,
                 "negated": self.negated}
 
@@ -74,10 +78,12 @@ class Note:
 
     @property
     def sentences(self) -> list[NoteSentence]:
+        """Every sentence of every section, in note order."""
         return [s for sec in self.sections for s in sec.sentences]
 
     @property
     def unsupported(self) -> list[NoteSentence]:
+        """The sentences that no transcript turn supports."""
         return [s for s in self.sentences if not s.supported]
 
     def plain_text(self) -> str:
@@ -91,6 +97,7 @@ class Note:
         return "\n".join(parts).strip()
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the note with the disclaimer, traceability, codes, safety and stats."""
         n = len(self.sentences)
         return {
             "template": self.template, "lang": self.lang, "disclaimer": DISCLAIMER,

@@ -33,6 +33,7 @@ class Section:
     required: bool = True
 
     def names(self) -> tuple[str, ...]:
+        """The headings that identify this section: its title, id and aliases."""
         return (self.title, self.id, *self.aliases)
 
 

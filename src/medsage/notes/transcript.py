@@ -53,6 +53,7 @@ class Turn:
     end: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``start``/``end`` only for a timed (audio) turn."""
         d: dict[str, Any] = {"id": self.id, "role": self.role, "speaker": self.speaker, "text": self.text}
         if self.start is not None:
             d["start"], d["end"] = self.start, self.end
@@ -81,12 +82,15 @@ class Transcript:
         return "\n".join(f"[{t.id}] {role_label(t.role, self.lang, t.speaker)}: {t.text}" for t in self.turns)
 
     def by_id(self) -> dict[str, Turn]:
+        """The turns keyed by their id."""
         return {t.id: t for t in self.turns}
 
     def with_warning(self, message: str) -> Transcript:
+        """A copy with ``message`` added to the parse warnings."""
         return replace(self, warnings=(*self.warnings, message))
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: language, source, warnings and turns."""
         return {"lang": self.lang, "source": self.source, "warnings": list(self.warnings),
                 "turns": [t.to_dict() for t in self.turns]}
 

@@ -76,6 +76,7 @@ class SentenceCheck:
     injection_suspected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields of the verdict, for the answer's ``checks``."""
         return asdict(self)
 
 

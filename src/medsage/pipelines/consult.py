@@ -75,10 +75,12 @@ class Specialist:
 
     @property
     def key(self) -> str:
+        """The department key of this specialist."""
         return self.match.key
 
     @property
     def role(self) -> str:
+        """The department's name in the case language (the specialist's role)."""
         d = self.match.department
         return d.zh if self.lang == "zh" else d.en
 
@@ -147,6 +149,7 @@ class ConsultPipeline(Pipeline):
         self.name = f"consult-{self.mode}:{model.name}"
 
     async def run(self, state: CaseState) -> CaseState:
+        """Hold the consultation (:meth:`consult`) with no earlier trace."""
         return await self.consult(state)
 
     async def encounter(self, state: CaseState, procedure: Procedure) -> CaseState:

@@ -189,6 +189,7 @@ class DomainPipeline(Pipeline):
         return msgs
 
     async def run(self, state: CaseState) -> CaseState:
+        """Answer with solved examples and evidence; log-prob exam items average rotations."""
         start = time.perf_counter()
         sample = state.sample
         shots, excluded = await asyncio.to_thread(self.examples, sample)

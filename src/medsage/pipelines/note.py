@@ -52,6 +52,7 @@ class NotePipeline(Pipeline):
         super().__init__(model, options)
 
     async def run(self, state: CaseState) -> CaseState:
+        """Draft a grounded note from the transcript (MIE items: lexicon extractor, no model)."""
         start = time.perf_counter()
         sample = state.sample
         text = str(sample.metadata.get("transcript") or sample.question or "")

@@ -139,6 +139,7 @@ class RagPipeline(Pipeline):
         return hits[: self.k], usage
 
     async def run(self, state: CaseState) -> CaseState:
+        """Retrieve, answer from the evidence, check the citations and carry the findings."""
         start = time.perf_counter()
         query = self._query(state)
         language = str(state.sample.metadata.get("language") or detect_language(query))
@@ -212,6 +213,7 @@ class RagPipeline(Pipeline):
         ]
 
     async def aclose(self) -> None:
+        """Close the wrapped model and the citation grader."""
         await super().aclose()
         if self.grader is not None:
             await self.grader.aclose()

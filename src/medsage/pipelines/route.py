@@ -93,6 +93,7 @@ class RoutePipeline(Pipeline):
         return {"label": pred.label, "confidence": round(pred.confidence, 4), "medical": pred.is_medical}
 
     async def run(self, state: CaseState) -> CaseState:
+        """Route the case to a single answer, a panel or an MDT and run that."""
         return await self._routed(state, None)
 
     async def encounter(self, state: CaseState, procedure: Procedure) -> CaseState:

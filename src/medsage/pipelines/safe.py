@@ -58,6 +58,11 @@ class SafetyPipeline(Pipeline):
         return meta_ctx if meta_ctx is not None else self.context
 
     async def run(self, state: CaseState) -> CaseState:
+        """Check the question, ask the model, check its draft, and withhold or annotate it.
+
+        A refused request is answered without the model; a failed draft shows no unchecked
+        text. The findings of both checks go to ``state.findings`` and the output's ``extras``.
+        """
         start = time.perf_counter()
         question = state.sample.question or next(
             (m.content for m in reversed(state.messages) if m.role == "user"), "")

@@ -26,6 +26,7 @@ class Prediction:
 
     @property
     def is_medical(self) -> bool:
+        """Whether the query was classified as anything but ``other``."""
         return self.label != "other"
 
 

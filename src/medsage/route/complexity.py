@@ -55,6 +55,7 @@ class ComplexityDecision:
     features: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields of the decision (the route pipeline's ``route`` extra)."""
         return asdict(self)
 
 

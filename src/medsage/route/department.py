@@ -75,6 +75,7 @@ class DepartmentChoice:
     red_flag: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with the score rounded."""
         return {"name": self.name, "score": round(self.score, 4), "reason": self.reason}
 
 
@@ -94,9 +95,11 @@ class DepartmentResult:
 
     @property
     def names(self) -> list[str]:
+        """The recommended departments' names, best first."""
         return [d.name for d in self.departments]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: departments, urgency, patient profile, red flags and list used."""
         return {"departments": [d.to_dict() for d in self.departments], "urgency": self.urgency,
                 "medical": self.medical, "lang": self.lang,
                 "patient": {"age_years": self.patient.age_years, "group": self.patient.group,

@@ -100,6 +100,7 @@ class DepartmentMatch:
 
     @property
     def key(self) -> str:
+        """The matched department's key."""
         return self.department.key
 
 

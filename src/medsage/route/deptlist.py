@@ -82,6 +82,7 @@ class DepartmentList:
 
     @property
     def names(self) -> list[str]:
+        """The department names, in list order."""
         return [e.name for e in self.entries]
 
 

@@ -26,7 +26,9 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised row per text."""
+        ...
 
 
 class HashEmbedder:
@@ -38,6 +40,7 @@ class HashEmbedder:
         self.dim = dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Hashed character 1–3-gram counts of each lower-cased text, L2-normalised."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             t = f" {text.lower()} "

@@ -61,6 +61,7 @@ class PatientProfile:
 
     @property
     def is_child(self) -> bool:
+        """Whether the patient is a newborn or a child."""
         return self.group in ("newborn", "child")
 
 

@@ -44,6 +44,7 @@ class ItemGrade:
 
     @property
     def criteria_met(self) -> bool | None:
+        """The grader's verdict on the criterion (None when its reply was not usable)."""
         return self.verdict.criteria_met
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class GraderPool:
         self._wrapped: dict[int, Any] = {}
 
     def semaphore(self) -> asyncio.Semaphore:
+        """The running event loop's semaphore bounding concurrent grader calls."""
         loop = asyncio.get_running_loop()
         sem = self._sems.get(id(loop))
         if sem is None:

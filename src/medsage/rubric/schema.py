@@ -41,6 +41,7 @@ class RubricItem:
         return f"[{_fmt_points(self.points)}] {self.criterion}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``track`` and ``source`` only when set."""
         out: dict[str, Any] = {"criterion": self.criterion, "points": self.points, "tags": list(self.tags)}
         if self.track:
             out["track"] = self.track
@@ -58,6 +59,7 @@ class RubricCheck:
 
     @property
     def ok(self) -> bool:
+        """Whether the rubric list had no problems."""
         return not self.problems
 
 

@@ -42,6 +42,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
+        """Whether the reply gave one clear verdict (neither unparsed nor contradictory)."""
         return self.status == "ok"
 
 

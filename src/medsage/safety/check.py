@@ -68,20 +68,25 @@ class SafetyReport:
 
     @property
     def blocked(self) -> bool:
+        """Whether any finding blocks use of the text."""
         return any(f.action == "block" for f in self.findings)
 
     @property
     def max_severity(self) -> str:
+        """The highest severity among the findings (``info`` when there are none)."""
         return max((f.severity for f in self.findings), key=sev_rank, default="info")
 
     @property
     def urgency(self) -> str | None:
+        """The triage level, or None when triage did not run."""
         return self.triage.level if self.triage else None
 
     def by_type(self, type_: str) -> list[Finding]:
+        """The findings of one type (``interaction``, ``dose`` …)."""
         return [f for f in self.findings if f.type == type_]
 
     def summary(self) -> str:
+        """One line in the report's language: blocked, warnings, notes only, or no findings."""
         if self.blocked:
             return msg(self.lang, "BLOCKED: at least one finding must be resolved before use.",
                        "已拦截：至少有一项问题须先处理。")
@@ -93,6 +98,7 @@ class SafetyReport:
                    "已运行的检查未发现问题（这并不代表绝对安全）。")
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form returned by ``medsage safety check`` and the service."""
         return {
             "blocked": self.blocked,
             "max_severity": self.max_severity,

@@ -41,6 +41,7 @@ class ContextMedication:
     frequency: str | None = None
 
     def as_text(self) -> str:
+        """The medication as one phrase (``name dose unit route frequency``) for the checks."""
         parts = [self.name]
         if self.dose is not None:
             parts.append(f"{self.dose:g}{' ' + self.unit if self.unit else ''}")
@@ -92,15 +93,18 @@ class PatientContext:
 
     @property
     def is_child(self) -> bool:
+        """Whether the patient is known to be under 18."""
         return self.age_years is not None and self.age_years < 18
 
     @property
     def is_empty(self) -> bool:
+        """Whether nothing at all is known about the patient."""
         return not any((self.age_years is not None, self.sex, self.weight_kg is not None,
                         self.pregnant is not None, self.lactating is not None, self.egfr is not None,
                         self.crcl is not None, self.hepatic, self.allergies, self.medications, self.conditions))
 
     def to_dict(self) -> dict[str, Any]:
+        """The known fields only, as JSON (medications as objects)."""
         out: dict[str, Any] = {}
         for k, v in self.__dict__.items():
             if v in (None, (), ""):
@@ -115,6 +119,7 @@ class PatientContext:
 
     @classmethod
     def coerce(cls, value: PatientContext | dict[str, Any] | None) -> PatientContext:
+        """A context from None, a context or a dict (anything else: one noting the problem)."""
         if value is None:
             return cls()
         if isinstance(value, PatientContext):

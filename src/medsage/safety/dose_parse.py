@@ -139,6 +139,7 @@ class DoseInfo:
     unreadable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields that were parsed (no None, empty or false values)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
                 if v not in (None, (), False, "")}
 
@@ -178,6 +179,7 @@ def parse_frequency(text: str) -> tuple[float | None, str | None, bool, bool]:
 
 
 def parse_route(text: str) -> str | None:
+    """The route (``oral``, ``iv`` …) mentioned first in ``text``, or None."""
     best: tuple[int, str] | None = None
     for rx, route in _ROUTES_RE:
         m = rx.search(text)

@@ -98,6 +98,7 @@ class DrugEntry:
     classes: frozenset[str]
 
     def label(self, lang: str) -> str:
+        """The drug's name for display in ``lang`` (its Chinese name when there is one)."""
         return self.zh if lang == "zh" and self.zh else self.display
 
 
@@ -157,6 +158,7 @@ class DrugDictionary:
                 self._index.setdefault(variant, (drug_id, kind))
 
     def get(self, drug_id: str) -> DrugEntry | None:
+        """The drug with id ``drug_id``, or None."""
         return self.entries.get(drug_id)
 
     def members(self, cls: str) -> set[str]:
@@ -165,6 +167,7 @@ class DrugDictionary:
 
     @property
     def classes(self) -> set[str]:
+        """Every drug class in the dictionary."""
         return set(self._by_class)
 
     def lookup(self, name: str, *, fuzzy: bool = True) -> tuple[DrugEntry, str, float] | None:

@@ -45,6 +45,7 @@ class InteractionIndex:
         self.pairs: dict[frozenset[str], list[InteractionRule]] = {}
 
     def add(self, a: str, b: str, rule: InteractionRule) -> None:
+        """Record ``rule`` for the pair; a drug with itself only for a duplicate-therapy rule."""
         if a == b and not rule.rule_id.endswith("duplicate"):
             return
         key = frozenset((a, b))
@@ -53,9 +54,11 @@ class InteractionIndex:
             rules.append(rule)
 
     def rules_for(self, a: str, b: str) -> list[InteractionRule]:
+        """The rules for the unordered pair ``a``, ``b``."""
         return self.pairs.get(frozenset((a, b)), [])
 
     def merged(self, other: InteractionIndex | None) -> InteractionIndex:
+        """A new index with the rules of both (``self`` when ``other`` is None)."""
         if other is None:
             return self
         out = InteractionIndex()

@@ -37,6 +37,7 @@ class Medication:
     zh: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``zh`` and ``dose`` only when known."""
         out: dict[str, Any] = {
             "drug_id": self.drug_id, "name": self.name, "text": self.text,
             "span": list(self.span) if self.span else None, "source": self.source, "match": self.match,

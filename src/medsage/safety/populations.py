@@ -24,6 +24,7 @@ def _downgrade(action: str, med: Medication) -> str:
 
 
 def check_populations(meds: list[Medication], ctx: PatientContext, *, lang: str = "en") -> list[Finding]:
+    """Findings for ``meds`` in pregnancy, lactation, renal or hepatic impairment."""
     out: list[Finding] = []
     preg = load_json("pregnancy_lactation.json")
     organ = load_json("organ_function.json")

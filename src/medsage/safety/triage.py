@@ -69,13 +69,16 @@ class TriageResult:
 
     @property
     def urgency(self) -> str | None:
+        """The triage level (an alias of ``level``)."""
         return self.level
 
     @property
     def is_emergency(self) -> bool:
+        """Whether the level is ``emergency``."""
         return self.level == "emergency"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: level, matched rules, guidance and findings."""
         return {"level": self.level, "rules": self.rules, "lang": self.lang, "source": self.source,
                 "guidance": self.guidance, "findings": [finding_to_dict(f) for f in self.findings]}
 

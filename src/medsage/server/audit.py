@@ -53,6 +53,7 @@ class AuditMiddleware:
         self.hash_key: bytes = secret("audit_input_hash") if callable(secret) else b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Audit an HTTP request (size limit, id, hash, row); other scopes pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -31,6 +31,7 @@ class SecurityHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the security headers a response lacks; other scopes pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -157,6 +157,7 @@ class AuditRow:
     raw: str | None = None
 
     def values(self) -> tuple[Any, ...]:
+        """The row's values in the order of the ``audit`` table's columns."""
         return (
             self.request_id, self.ts, self.key_id, self.role, self.method, self.endpoint,
             self.status, self.model, self.input_hash,

@@ -93,6 +93,7 @@ class AgentClinicTask(Task):
     default_data = "exams/agentclinic_medqa.jsonl"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """The OSCE cases of an AgentClinic JSONL file (``--data`` is required)."""
         if not data:
             raise DataError("agentclinic needs --data PATH (an AgentClinic *.jsonl file)")
         path = Path(data)
@@ -114,6 +115,7 @@ class AgentClinicTask(Task):
         return result
 
     def messages(self, sample: Sample, mode: str = "generate", **options: Any) -> list[Message]:
+        """The whole case file (no diagnosis) in one prompt, for a one-shot diagnosis."""
         osce = sample.metadata.get("osce", {})
         case = {k: v for k, v in osce.items() if k != "Correct_Diagnosis"}
         body = "\n".join(f"{p.replace('_', ' ')}: {v}" for p, v in flatten(case))
@@ -128,6 +130,7 @@ class AgentClinicTask(Task):
         return await super().solve(state, solver)
 
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
+        """Match the committed diagnosis to the target, by the grader when given else by rules."""
         text = state.output.text if state.output else ""
         answer = extract_diagnosis(text)
         target = state.sample.target

@@ -13,7 +13,9 @@ from medsage.types import CaseState, Message, Sample, Score
 class Scorer(Protocol):
     """What scores one answered case: :meth:`Task.score`, or a stand-alone function like it."""
 
-    async def __call__(self, state: CaseState, grader: Model | None = None) -> Score: ...
+    async def __call__(self, state: CaseState, grader: Model | None = None) -> Score:
+        """Score ``state.output`` against ``state.sample``."""
+        ...
 
 
 @dataclass

@@ -48,6 +48,7 @@ class NoteTask(Task):
     modes = ("generate",)
 
     def messages(self, sample: Sample, mode: str = "generate", **options: Any) -> list[Message]:
+        """The plain note prompt for the sample's template (one section when it names one)."""
         lang = sample.language
         template = load_template(sample.metadata.get("template"), lang)
         if sample.metadata.get("section_id"):
@@ -58,6 +59,7 @@ class NoteTask(Task):
                 Message("user", prompts.plain_note_prompt(sample.question, template, lang))]
 
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
+        """ROUGE-L against the reference note, with the grounding metrics in ``metadata``."""
         from medsage.notes.scoring import score_note
 
         sample = state.sample
@@ -79,6 +81,11 @@ class AciTask(NoteTask):
     default_data = "notes/aci_bench"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """ACI-Bench encounters of the ``split`` CSVs (a folder) or of one CSV.
+
+        Raises:
+            DataError: An unknown split is named.
+        """
         path = _resolve(self, data)
         if path.is_dir():
             splits = [s.strip() for s in str(options.get("split", "test1,test2,test3")).split(",") if s.strip()]
@@ -111,6 +118,7 @@ class MtsTask(NoteTask):
     default_data = "notes/mts_dialog/MTS-Dialog-TestSet-1-MEDIQA-Chat-2023.csv"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """MTS-Dialog test rows, each for the one section its header names."""
         path = _resolve(self, data)
         if path.is_dir():
             path = path / "MTS-Dialog-TestSet-1-MEDIQA-Chat-2023.csv"
@@ -138,6 +146,11 @@ class PriMockTask(NoteTask):
     default_data = "notes/primock57"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """PriMock57 consultations (TextGrid pairs) with the notes under ``notes``.
+
+        Raises:
+            DataError: The notes folder or the TextGrid files are missing.
+        """
         import json
 
         path = _resolve(self, data)
@@ -175,6 +188,7 @@ class MieTask(Task):
     metric = "mean"
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """MIE dialogues with their gold labels; the ontology is read beside the data."""
         from medsage.notes.mie import read_mie
 
         path = _resolve(self, data)
@@ -190,6 +204,7 @@ class MieTask(Task):
         return result
 
     def messages(self, sample: Sample, mode: str = "generate", **options: Any) -> list[Message]:
+        """A Chinese prompt listing the ontology's terms and the label format."""
         from medsage.notes.mie import load_ontology
 
         onto = load_ontology(sample.metadata.get("mie_ontology"))
@@ -201,6 +216,7 @@ class MieTask(Task):
         return [Message("user", prompt)]
 
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
+        """Label F1 of the parsed ``类别:实体-状态:状态`` lines against the gold labels."""
         from medsage.notes.mie import label_f1, parse_labels
 
         out = state.output

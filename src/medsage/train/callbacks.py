@@ -43,19 +43,23 @@ class TrainProgress:
             current.describe(f"loss {self.loss:.4g}")
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Start the ``steps`` stage at the current step (a resumed run counts the steps left)."""
         self._from = None
         self._steps(state)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Advance the ``steps`` stage, showing the last loss."""
         self._steps(state)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
                **kwargs: Any) -> None:
+        """Keep the logged training loss for the progress line."""
         if logs and isinstance(logs.get("loss"), (int, float)):
             self.loss = float(logs["loss"])
 
     def on_prediction_step(self, args: Any, state: Any, control: Any, eval_dataloader: Any = None,
                            **kwargs: Any) -> None:
+        """Advance the ``eval`` stage by one batch."""
         try:
             total = len(eval_dataloader) if eval_dataloader is not None else 0
         except TypeError:  # an iterable dataset has no length
@@ -64,6 +68,7 @@ class TrainProgress:
         self.progress("eval", self._eval, total)
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """End the ``eval`` stage; the next step starts a new ``steps`` stage."""
         self.progress("eval", self._eval, self._eval)  # ends the stage (also when total was unknown)
         self._eval = 0
         self._from = None  # the next step starts a new ``steps`` stage

@@ -51,6 +51,7 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields, as recorded in ``train_summary.json``."""
         return asdict(self)
 
 

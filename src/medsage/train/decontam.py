@@ -261,6 +261,7 @@ class DecontamReport:
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report with counts by task and method and the contaminated item ids."""
         by_task: Counter[str] = Counter()
         by_method: Counter[str] = Counter()
         items: dict[str, set[str]] = defaultdict(set)

@@ -37,6 +37,7 @@ class DedupReport:
     removed: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: kept, exact and near duplicates, and what was removed."""
         return {"kept": self.kept, "exact_duplicates": self.exact, "near_duplicates": self.near,
                 "removed": self.removed}
 

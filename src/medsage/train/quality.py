@@ -90,6 +90,7 @@ class FilterReport:
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, reason: str, item_id: str) -> None:
+        """Count a drop under the reason's prefix (before ``:``), keeping five examples."""
         key = reason.split(":")[0]
         self.dropped[key] += 1
         ex = self.examples.setdefault(key, [])
@@ -97,6 +98,7 @@ class FilterReport:
             ex.append(f"{item_id}: {reason}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: kept, dropped by reason, and examples."""
         return {"kept": self.kept, "dropped": dict(self.dropped), "examples": self.examples}
 
 

@@ -47,6 +47,7 @@ class Record:
         return "\n".join(m["content"] for m in self.messages)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields, one JSON line of a training file."""
         return asdict(self)
 
 
@@ -65,12 +66,15 @@ class Pair:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def prompt_text(self) -> str:
+        """The prompt messages' contents joined by newlines."""
         return "\n".join(m["content"] for m in self.prompt)
 
     def all_text(self) -> str:
+        """The prompt, chosen and rejected texts together (what deduplication compares)."""
         return "\n".join([self.prompt_text(), self.chosen, self.rejected])
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields, one JSON line of a DPO file."""
         return asdict(self)
 
 

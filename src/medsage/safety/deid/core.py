@@ -55,6 +55,7 @@ class Entity:
     obfuscation: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``valid`` and ``obfuscation`` only when set."""
         out: dict[str, Any] = {"type": self.type, "start": self.start, "end": self.end, "text": self.text,
                                "replacement": self.replacement, "rule": self.rule}
         if self.valid is not None:
@@ -74,12 +75,19 @@ class DeidResult:
     lang: str = "en"
 
     def counts(self) -> dict[str, int]:
+        """The number of replaced entities per type."""
         out: dict[str, int] = {}
         for e in self.entities:
             out[e.type] = out.get(e.type, 0) + 1
         return out
 
     def to_dict(self, include_originals: bool = False) -> dict[str, Any]:
+        """The JSON form of the result.
+
+        Args:
+            include_originals: Keep each entity's original text (off by default: the output
+                should not carry the identifiers it removed).
+        """
         ents = []
         for e in self.entities:
             d = e.to_dict()

@@ -45,6 +45,15 @@ class KeyStore:
 
     @classmethod
     def load(cls, path: str | Path, *, create: bool = True) -> KeyStore:
+        """The key file at ``path``, created with a new secret if it does not exist.
+
+        Args:
+            path: The key file.
+            create: Create a missing file (else a missing file is an error).
+
+        Raises:
+            DataError: The file is missing and ``create`` is false, or it cannot be read.
+        """
         p = Path(path)
         if not p.exists():
             if not create:
@@ -61,6 +70,7 @@ class KeyStore:
             raise DataError(f"cannot read key file {p}: {exc}") from exc
 
     def token(self, etype: str, original: str) -> str:
+        """The stable pseudonym of ``original`` (an HMAC of it, lengthened on a collision)."""
         key = (etype, original)
         if key in self._by_value:
             return self._by_value[key]
@@ -80,10 +90,12 @@ class KeyStore:
         self.dirty = True
 
     def original(self, token: str) -> str | None:
+        """The identifier ``token`` stands for, or None for an unknown token."""
         entry = self.entries.get(token)
         return entry["original"] if entry else None
 
     def save(self) -> None:
+        """Write the key file (owner-only, atomically) if anything changed."""
         if self.path is None or not self.dirty:
             return
         data = {"version": 1, "note": "medsage de-identification key: contains original identifiers; keep inside the firewall",

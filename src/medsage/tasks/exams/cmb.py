@@ -47,10 +47,12 @@ def options_from_text(text: str) -> dict[str, str]:
 
 
 def tier_of(exam_class: str) -> str | None:
+    """The tier (``resident`` … ``senior``) that ``exam_class`` names, or None."""
     return next((tier for key, tier in TIERS if key in exam_class), None)
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """Single-answer CMB-Exam items from the native file or the Apollo sample."""
     result = LoadResult()
     for row, (where, rec) in enumerate(read_rows(path, "json")):
         if not isinstance(rec, dict):

@@ -26,6 +26,7 @@ _OPTION = re.compile(r"^\s*([A-J])[\s\.、:：]\s*(.*)$")
 
 
 def split_options(text: str) -> dict[str, str]:
+    """Letter -> text of options given one a line as ``A 文本``."""
     out: dict[str, str] = {}
     for line in text.replace("\\n", "\n").splitlines():
         m = _OPTION.match(line)
@@ -35,6 +36,7 @@ def split_options(text: str) -> dict[str, str]:
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """Single-answer CMExam items from the CSV or the ``.xlsx`` workbook."""
     rows = _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else list(read_rows(path, "csv"))
     result = LoadResult()
     if not rows:

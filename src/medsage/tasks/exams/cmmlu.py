@@ -22,6 +22,7 @@ QUESTION, ANSWER, OPTIONS = "Question", "Answer", ("A", "B", "C", "D")
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """CMMLU items of the ``split`` folder (option ``subjects`` narrows them)."""
     split = str(options.get("split", "test"))
     if path.is_dir() and (path / split).is_dir():
         path = path / split

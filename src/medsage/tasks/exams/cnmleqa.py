@@ -21,6 +21,7 @@ META_FIELDS = {"year": "year", "disease": "disease or diagnosis", "medication": 
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """CNMLEQA items (option ``question_type`` keeps one type)."""
     result = LoadResult()
     wanted_type = options.get("question_type")
     for where, rec in read_rows(path, "json"):

@@ -175,6 +175,11 @@ class ExamTask(Task):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def load(self, data: str | None = None, **options: Any) -> LoadResult:
+        """The items of ``data`` (or the default data) read by this exam's parser.
+
+        Raises:
+            DataError: There is no parser or no usable item.
+        """
         from medsage.tasks.sources import resolve_data
 
         if self.parse is None:
@@ -186,9 +191,11 @@ class ExamTask(Task):
         return result
 
     def messages(self, sample: Sample, mode: str = "generate", **options: Any) -> list[Message]:
+        """System and user messages in the item's language; ``mode`` picks the instruction."""
         return exam_messages(sample, mode)
 
     async def score(self, state: CaseState, grader: Model | None = None) -> Score:
+        """Exact match of the chosen letter, from the log-probs when present else from the text."""
         return score_choice(state)
 
 

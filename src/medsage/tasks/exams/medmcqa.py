@@ -22,6 +22,7 @@ FIELDS = {"id": "id", "question": "question", "answer": "cop", "discipline": "su
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """MedMCQA items (JSON or JSON lines; 0- or 1-based ``cop``)."""
     rows = list(read_rows(path, "jsonl" if path.suffix != ".json" or _looks_jsonl(path) else "json"))
     base = 0 if any(isinstance(r, dict) and r.get(FIELDS["answer"]) == 0 for _, r in rows) else 1
     result = LoadResult()

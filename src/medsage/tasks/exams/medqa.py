@@ -19,6 +19,7 @@ FIELDS = {"question": "question", "options": "options", "answer": "answer_idx", 
 
 
 def parse(path: Path, options: dict[str, Any], language: str, source: str) -> LoadResult:
+    """MedQA items of one region's JSON-lines file, labelled ``language`` and ``source``."""
     result = LoadResult()
     for row, (where, rec) in enumerate(read_rows(path, "jsonl")):
         if not isinstance(rec, dict):

@@ -32,6 +32,7 @@ def subject_files(path: Path, suffix: str) -> list[tuple[str, Path]]:
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """The medical MMLU subjects' test items (option ``subjects`` narrows them)."""
     result = LoadResult()
     wanted = set(str(options["subjects"]).split(",")) if options.get("subjects") else None
     for subject, file in subject_files(path, "_test.csv"):

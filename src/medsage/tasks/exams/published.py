@@ -52,6 +52,7 @@ def question_key(text: str) -> str:
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """The PULSE-EVAL MedQA-Mainland items, the options split out of the question."""
     result = LoadResult()
     for row, (where, rec) in enumerate(read_rows(path, "jsonl")):
         if not isinstance(rec, dict) or not isinstance(rec.get(FIELDS["question"]), str):

@@ -25,6 +25,11 @@ FIELDS = {"question": "QUESTION", "contexts": "CONTEXTS", "answer": "final_decis
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """PubMedQA items (the official test split unless ``split=all``).
+
+    Raises:
+        DataError: The test split's ``test_ground_truth.json`` is missing or invalid.
+    """
     if path.is_dir():
         path = path / "ori_pqal.json"
     split = str(options.get("split", "test"))

@@ -28,10 +28,12 @@ META_FIELDS = ("language", "discipline", "discipline_zh", "tier", "question_type
 
 
 def bundled_dir() -> Path:
+    """The folder of the exam sample shipped with the package."""
     return Path(str(resources.files("medsage") / "data" / "exam_sample"))
 
 
 def parse(path: Path, options: dict[str, Any]) -> LoadResult:
+    """Sample items from one file or a folder's ``*.jsonl`` (option ``language`` keeps one)."""
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     lang = options.get("language")
     result = LoadResult()

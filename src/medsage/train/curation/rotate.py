@@ -119,6 +119,7 @@ class BalanceStats:
     pinned: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the balancing statistics."""
         return {"before": self.before, "after": self.after, "by_options": self.by_options,
                 "rotated": self.rotated, "kept_in_place": self.kept_in_place, "pinned": self.pinned}
 
