@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import common_flags, provenance  # noqa: E402
+from lift import REST, rest_bank  # noqa: E402
 
 from medsage.pipelines.bank import QuestionBank  # noqa: E402
 from medsage.runner import get_task  # noqa: E402
@@ -27,7 +28,7 @@ def main() -> None:
     a = ap.parse_args()
     ds = json.loads(Path(a.plan).read_text())["datasets"][a.dataset]
     root = Path(a.data_root)
-    bank = QuestionBank([str(root / b) for b in ds["banks"]])
+    bank = QuestionBank([str(rest_bank(ds, a, Path(a.runs)) if b == REST else root / b) for b in ds["banks"]])
     samples = {s.id: s for s in get_task(ds["task"]).load(data=str(root / ds["data"])).samples}
 
     def recs(arm: str) -> dict[str, dict]:
