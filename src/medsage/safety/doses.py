@@ -157,23 +157,16 @@ def _over_limit_findings(med: Medication, dose: DoseInfo, src: str, limits: _Lim
     out: list[Finding] = []
     note_en = f" ({', '.join(limits.notes_en)})" if limits.notes_en else ""
     note_zh = f"（{'，'.join(limits.notes_zh)}）" if limits.notes_zh else ""
-    max_single, max_daily = limits.max_single, limits.max_daily
-    if dose.dose_mg is not None and max_single is not None and dose.dose_mg > max_single * 1.0001:
-        ratio = dose.dose_mg / max_single
+    checks = (  # amount, limit, kind, English "per …" and "maximum …", Chinese ditto, finding field
+        (dose.dose_mg, limits.max_single, "single", "per dose", "single dose", "单次", "单次", "dose_mg"),
+        (dose.daily_mg, limits.max_daily, "daily", "per day", "daily dose", "每日", "每日", "daily_mg"),
+    )
+    for amount, limit, kind, per_en, max_en, per_zh, max_zh, key in checks:
+        if amount is None or limit is None or amount <= limit * 1.0001:
+            continue
         out.append(finding(
-            "dose", "critical" if ratio >= 2 else "high",
-            msg(lang, f"{label} {_fmt(dose.dose_mg)} per dose exceeds the maximum single dose of "
-                      f"{_fmt(max_single)}{note_en}.",
-                f"{label}单次{_fmt(dose.dose_mg)}超过单次最大剂量{_fmt(max_single)}{note_zh}。"),
-            src, dose.span or med.span, "block", drug=med.drug_id, dose_mg=dose.dose_mg, limit_mg=max_single,
-            kind="single"))
-    if dose.daily_mg is not None and max_daily is not None and dose.daily_mg > max_daily * 1.0001:
-        ratio = dose.daily_mg / max_daily
-        out.append(finding(
-            "dose", "critical" if ratio >= 2 else "high",
-            msg(lang, f"{label} {_fmt(dose.daily_mg)} per day exceeds the maximum daily dose of "
-                      f"{_fmt(max_daily)}{note_en}.",
-                f"{label}每日{_fmt(dose.daily_mg)}超过每日最大剂量{_fmt(max_daily)}{note_zh}。"),
-            src, dose.span or med.span, "block", drug=med.drug_id, daily_mg=dose.daily_mg, limit_mg=max_daily,
-            kind="daily"))
+            "dose", "critical" if amount / limit >= 2 else "high",
+            msg(lang, f"{label} {_fmt(amount)} {per_en} exceeds the maximum {max_en} of {_fmt(limit)}{note_en}.",
+                f"{label}{per_zh}{_fmt(amount)}超过{max_zh}最大剂量{_fmt(limit)}{note_zh}。"),
+            src, dose.span or med.span, "block", drug=med.drug_id, **{key: amount}, limit_mg=limit, kind=kind))
     return out
