@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import common_flags, percentile, write_json  # noqa: E402
@@ -73,6 +74,19 @@ def phase_build(medquad: str, n: int, kb: str) -> None:
                       "peak_rss_mb": _peak_mb()}))
 
 
+def mode_latencies(base: Any, qs: list[str]) -> dict[str, dict[str, float]]:
+    """p50/p95 milliseconds of ``base.search`` per mode over the queries ``qs``."""
+    out: dict[str, dict[str, float]] = {}
+    for mode in ("bm25", "dense", "hybrid"):
+        lat = []
+        for q in qs:
+            t = time.perf_counter()
+            base.search(q, k=10, mode=mode)
+            lat.append((time.perf_counter() - t) * 1000)
+        out[mode] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
+    return out
+
+
 def phase_query(kb: str, queries: str, nq: int) -> None:
 
     from medsage.kb import KnowledgeBase
@@ -85,13 +99,7 @@ def phase_query(kb: str, queries: str, nq: int) -> None:
     qs = [json.loads(line)["query"] for line in Path(queries).read_text().splitlines()[:nq]]
     base.search("warm up", k=10)
     out: dict = {"open_s": round(load, 2)}
-    for mode in ("bm25", "dense", "hybrid"):
-        lat = []
-        for q in qs:
-            t = time.perf_counter()
-            base.search(q, k=10, mode=mode)
-            lat.append((time.perf_counter() - t) * 1000)
-        out[mode] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
+    out.update(mode_latencies(base, qs))
     print(json.dumps(out | {"peak_rss_mb": _peak_mb()}))
 
 

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import common_flags, percentile, write_json  # noqa: E402
+from _common import common_flags, write_json  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from growth import mode_latencies  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -160,13 +161,7 @@ def phase_query(kb: str, queries: str, nq: int) -> None:
     base.search("warm up", k=10)
     out: dict[str, Any] = {"open_s": round(time.perf_counter() - t0, 2)}
     qs = [json.loads(line)["query"] for line in Path(queries).read_text(encoding="utf-8").splitlines()[:nq]]
-    for mode in ("bm25", "dense", "hybrid"):
-        lat = []
-        for q in qs:
-            t = time.perf_counter()
-            base.search(q, k=10, mode=mode)
-            lat.append((time.perf_counter() - t) * 1000)
-        out[mode] = {"p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1)}
+    out.update(mode_latencies(base, qs))
     print(json.dumps(out | {"peak_rss_mb": _peak_mb()}))
 
 

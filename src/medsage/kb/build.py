@@ -22,7 +22,7 @@ import numpy as np
 from medsage.errors import DataError
 from medsage.kb import store
 from medsage.kb.backend import is_milvus_uri
-from medsage.kb.ingest import dense_text, ingest, problems_note
+from medsage.kb.ingest import dense_text, ingest, read_sources
 from medsage.kb.types import BuildReport, Chunk
 
 DENSE_CHARS = 400
@@ -178,12 +178,8 @@ def build(
         ours = (out_dir / store.MANIFEST).exists() or any(out_dir.glob("g[0-9]*"))
         if not ours:
             raise DataError(f"{out_dir} is not empty and not a knowledge base; choose another --out")
-    report = BuildReport()
     t0 = time.perf_counter()
-    chunks = ingest(sources, report, max_chars)
-    report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
-    if not chunks:
-        raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
+    report, chunks = read_sources(list(sources), max_chars)
     report.added = len(chunks)
     write_kb(out_dir, chunks, report, IndexSettings(dense, dense_chars, ann), sources=sources,
              progress=progress)

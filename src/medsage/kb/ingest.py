@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
+from medsage.errors import DataError
 from medsage.kb.adapters import read_source
 from medsage.kb.chunking import chunk_document
 from medsage.kb.types import BuildReport, Chunk
@@ -38,3 +40,18 @@ def problems_note(report: BuildReport) -> str:
     if not report.problems:
         return ""
     return " (" + "; ".join(report.problems[:3]) + (" …" if len(report.problems) > 3 else "") + ")"
+
+
+def read_sources(sources: list[str], max_chars: dict[str, int] | None = None) -> tuple[BuildReport, list[Chunk]]:
+    """A new build report and the chunks of ``sources``, timed as the ``ingest`` stage.
+
+    Raises:
+        DataError: when no document could be read (the problems are in the message).
+    """
+    report = BuildReport()
+    t0 = time.perf_counter()
+    chunks = ingest(sources, report, max_chars)
+    report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
+    if not chunks:
+        raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
+    return report, chunks

@@ -87,15 +87,11 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
         DataError: unreachable Milvus, or no source yielded any text.
     """
     from medsage.embed import DIM, MODEL
-    from medsage.kb.ingest import ingest, problems_note
+    from medsage.kb.ingest import read_sources
 
     client, name = connect(uri, must_exist=False)
-    report = BuildReport()
     t0 = time.perf_counter()
-    chunks = ingest(sources, report, max_chars)
-    report.seconds["ingest"] = round(time.perf_counter() - t0, 3)
-    if not chunks:
-        raise DataError("no documents could be read from " + ", ".join(sources) + problems_note(report))
+    report, chunks = read_sources(list(sources), max_chars)
     try:
         old = _generations(client, name)
     except Exception as exc:  # noqa: BLE001
