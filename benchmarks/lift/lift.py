@@ -67,11 +67,33 @@ def rest_bank(ds: dict[str, Any], a: argparse.Namespace, runs: Path) -> Path:
     return out
 
 
+def subset_file(ds: dict[str, Any], a: argparse.Namespace, runs: Path) -> Path:
+    """The rows of a JSON-list data file whose fields equal the dataset's ``where`` (e.g. a year).
+
+    Raises:
+        SystemExit: the file is not a JSON list or no row matches.
+    """
+    data = Path(a.data_root) / ds["data"]
+    rows = json.loads(data.read_text(encoding="utf-8"))
+    if not isinstance(rows, list):
+        raise SystemExit(f"{data}: 'where' needs a JSON-list data file")
+    where = ds["where"]
+    kept = [r for r in rows if all(r.get(k) == v for k, v in where.items())]
+    if not kept:
+        raise SystemExit(f"{data}: no row has {where}")
+    tag = "_".join(f"{k}{v}" for k, v in where.items())
+    out = runs / f"subset__{ds['task']}__{data.stem}__{tag}{data.suffix}"
+    out.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
 def bench_command(ds: dict[str, Any], arm: dict[str, Any], a: argparse.Namespace, out: Path) -> list[str]:
     """The ``medsage bench`` command line of one dataset × arm."""
     root = Path(a.data_root)
-    cmd = ["medsage", "bench", ds["task"], "--data", str(root / ds["data"]), "--model", a.model,
+    data = subset_file(ds, a, out.parent) if ds.get("where") else root / ds["data"]
+    cmd = ["medsage", "bench", ds["task"], "--data", str(data), "--model", a.model,
            "-M", f"threads={a.threads}", "--mode", a.mode, "-c", "2", "--out", str(out), "--json"]
+    cmd += [x for opt in a.model_opt for x in ("-M", opt)]
     n = a.limit or ds.get("n")
     if n:
         cmd += ["-n", str(n)]
@@ -237,6 +259,8 @@ def main() -> None:
     ap.add_argument("--runs", default="benchmarks/lift/runs")
     ap.add_argument("--kb", default=None, help="knowledge base folder for arms that use one")
     ap.add_argument("--mode", default="likelihood")
+    ap.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra -M option for every run (e.g. lora=ADAPTER.gguf); repeatable")
     ap.add_argument("--datasets", default="mcmle_test,cnmleqa,cmb,medqa_us,medmcqa")
     ap.add_argument("--arms", default="bare,domain")
     ap.add_argument("--no-cache", action="store_true",

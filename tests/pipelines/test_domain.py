@@ -107,22 +107,60 @@ def test_permutation_averaging_cancels_letter_bias() -> None:
         model = BiasedReader("HCV")
         opts: dict[str, object] = {"bank": [MCMLE], "shots": 1}
         if permute is not None:
-            opts["permute"] = permute
+            opts.update(permute=permute, early_stop="off")
         pipe = get_pipeline("domain", model, opts)
         out = (await pipe.run(state)).output
-        assert out is not None and len(model.calls) == (permute or 5)
+        assert out is not None and (permute is None or len(model.calls) == permute)
         return out
 
     import asyncio
 
     plain = asyncio.run(answer(1))
     debiased = asyncio.run(answer(5))
-    assert asyncio.run(answer(None)).top_logprobs == debiased.top_logprobs  # "all" rotations by default
+    assert asyncio.run(answer(None)).text == debiased.text  # "all" rotations (early stop on) by default
     assert plain.text == "A"  # the bias wins on one ordering
     assert debiased.text == "C"  # averaged over every position, the known option wins
     assert debiased.top_logprobs is not None
     assert math.isclose(sum(math.exp(v) for v in debiased.top_logprobs.values()), 1.0, rel_tol=1e-6)
     assert debiased.extras["calls"] == 5 and debiased.extras["bank_excluded"] == 1
+
+
+class SureReader(BiasedReader):
+    """Puts all probability on the letter showing ``right``."""
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> ModelOutput:
+        self.calls.append(list(messages))
+        lines = [ln for ln in messages[-1].content.splitlines() if len(ln) > 2 and ln[1] == "."]
+        top = {ln[0]: (0.0 if ln[3:] == self.right else -20.0) for ln in lines}
+        return ModelOutput(text=max(top, key=lambda k: top[k]), model=self.name, top_logprobs=top)
+
+
+@pytest.mark.parametrize("early_stop", ["on", "off"])
+def test_rotations_stop_once_the_rest_cannot_change_the_answer(early_stop: str) -> None:
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    model = SureReader("HCV")
+    pipe = get_pipeline("domain", model, {"bank": [MCMLE], "shots": 1, "early_stop": early_stop})
+    import asyncio
+
+    out = asyncio.run(pipe.run(state)).output
+    assert out is not None and out.text == "C"
+    # after 3 of 5 views HCV leads by ~3 > the 2 views left; without early stop all 5 are asked
+    assert len(model.calls) == out.extras["calls"] == (3 if early_stop == "on" else 5)
+
+
+def test_early_stop_never_changes_the_answer_of_all_rotations() -> None:
+    import asyncio
+
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    answers = {}
+    for flag in ("on", "off"):
+        pipe = get_pipeline("domain", BiasedReader("HCV"), {"bank": [MCMLE], "shots": 1, "early_stop": flag})
+        out = asyncio.run(pipe.run(state)).output
+        assert out is not None
+        answers[flag] = out.text
+    assert answers["on"] == answers["off"] == "C"
 
 
 def test_rotation_maps_back_to_the_original_options() -> None:

@@ -16,6 +16,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--data", help="Records JSONL (sft) or preference pairs JSONL (dpo)."),
         click.option("--out-dir", help="Output directory (checkpoints, adapter, loss curve)."),
         click.option("--lora-r", type=int), click.option("--lora-alpha", type=int),
+        click.option("--lora-layers", type=int, help="Adapt only the top N layers (0: all; faster on CPU)."),
+        click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (only where measured faster)."),
         click.option("--qlora/--no-qlora", default=None, help="4-bit base (CUDA only)."),
         click.option("--epochs", type=float), click.option("--max-steps", type=int),
         click.option("--learning-rate", "--lr", "learning_rate", type=float),
@@ -82,3 +84,18 @@ def export(adapter: str, base_model: str, out: str, merge: bool, gguf: bool) -> 
 
     for p in export_adapter(adapter, base_model, out, merge=merge, gguf=gguf):
         click.echo(p)
+
+
+@train.command("export-lora")
+@click.argument("adapter_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="The .gguf file to write.")
+@click.option("--base", "base_gguf", type=click.Path(dir_okay=False),
+              help="The base model's GGUF: its architecture, and a shape check of every adapted weight.")
+@click.option("--f16", is_flag=True, help="Store the adapter as F16 (default F32).")
+def export_lora(adapter_dir: str, out: str, base_gguf: str | None, f16: bool) -> None:
+    """Convert a PEFT LoRA adapter to a llama.cpp LoRA GGUF (use with local/... -M lora=FILE)."""
+    from medsage.train.gguf_lora import convert_adapter
+
+    s = convert_adapter(adapter_dir, out, base_gguf=base_gguf, f16=f16)
+    click.echo(f"{s['out']}: {s['architecture']} LoRA, {s['tensors']} tensors over {s['layers']} layers "
+               f"({', '.join(s['modules'])}), r={s['rank']}, alpha={s['alpha']:g}, {s['bytes']:,} bytes")

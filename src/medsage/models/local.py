@@ -12,7 +12,8 @@ default 1), ``threads`` (env ``MEDSAGE_THREADS``; default: one core left free an
 busy by the load average not claimed, see :func:`medsage.models.threads.default_threads`),
 ``poll`` (llama.cpp's busy-wait level 0–100, default 0: threads sleep instead of spinning,
 which matters when another job shares the cores), ``gpu_layers``, ``cache_ram_mib``
-(llama.cpp's host prompt cache, default 0 = off).
+(llama.cpp's host prompt cache, default 0 = off), ``lora`` (a llama.cpp LoRA adapter GGUF, e.g.
+from ``medsage train export-lora``) and ``lora_scale`` (its strength, default 1.0).
 
 Calls run on daemon threads (:func:`medsage.models.threads.call_in_daemon`), so Ctrl-C
 does not wait for the answer in flight. ``latency_s`` of an answer is the time in the
@@ -22,6 +23,7 @@ model's slot; the wait for a free slot is ``extras["queue_s"]``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import threading
 import time
@@ -29,7 +31,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from medsage.errors import MissingExtraError, ModelError, SpecError
+from medsage.errors import DataError, MissingExtraError, ModelError, SpecError
 from medsage.models.base import Model, ModelSpec, option
 from medsage.models.threads import call_in_daemon, default_threads
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
@@ -61,6 +63,15 @@ def resolve_gguf(name: str) -> Path:
     return path
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class LocalModel(Model):
     """A GGUF model run in-process by llama.cpp (through xllamacpp)."""
 
@@ -69,11 +80,20 @@ class LocalModel(Model):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         self.path = resolve_gguf(spec.model)
+        opts = spec.options
+        lora = option(opts, "lora")
+        self.lora = Path(str(lora)).expanduser() if lora else None
+        self._lora_key: dict[str, Any] | None = None
+        if self.lora is not None:
+            if not self.lora.is_file():
+                raise DataError(f"{self.lora}: no such LoRA adapter file (-M lora=FILE.gguf, "
+                                "written by 'medsage train export-lora')")
+            lora_scale = float(option(opts, "lora_scale", default=1.0))
+            self._lora_key = {"file": self.lora.name, "sha256": file_sha256(self.lora), "scale": lora_scale}
         try:
             import xllamacpp
         except ImportError as exc:
             raise MissingExtraError("xllamacpp", "local", "in-process GGUF models") from exc
-        opts = spec.options
         self.parallel = int(option(opts, "parallel", default=1))
         per_slot = int(option(opts, "n_ctx", default=4096))
         threads = int(option(opts, "threads", "MEDSAGE_THREADS", default=0)) or default_threads()
@@ -91,6 +111,8 @@ class LocalModel(Model):
         # llama.cpp's host-RAM prompt cache grows towards GBs over a benchmark of unique prompts;
         # the per-slot KV reuse (shared system prompt) is kept either way.
         params.cache_ram_mib = int(option(opts, "cache_ram_mib", default=0))
+        if self._lora_key is not None:  # applied to every request at this scale
+            params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(self.lora), self._lora_key["scale"])]
         params.warmup = False
         params.verbosity = -1
         try:
@@ -102,9 +124,16 @@ class LocalModel(Model):
 
     @property
     def cache_key(self) -> dict[str, Any]:
-        """The spec plus the GGUF file's name and size, so a replaced file misses the cache."""
+        """The spec plus the GGUF file's name and size, so a replaced file misses the cache.
+
+        With a LoRA adapter, also its file name, SHA-256 and scale: the bare model's cached
+        answers are never served for the adapter, nor one adapter's for another's.
+        """
         stat = self.path.stat()
-        return {"spec": self.name, "file": self.path.name, "size": stat.st_size}
+        key: dict[str, Any] = {"spec": self.name, "file": self.path.name, "size": stat.st_size}
+        if self._lora_key is not None:
+            key["lora"] = dict(self._lora_key)
+        return key
 
     def _request(self, messages: list[Message], config: GenerateConfig, stream: bool = False) -> dict[str, Any]:
         req: dict[str, Any] = {

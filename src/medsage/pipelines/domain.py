@@ -15,7 +15,10 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
   answer-letter probability is averaged over its positions, cancelling the model's
   letter-position bias (Zheng et al., "Large Language Models Are Not Robust Multiple
   Choice Selectors", ICLR 2024, §4 — permutation-based debiasing). The rotated prompts
-  share the examples, evidence and stem, so llama.cpp reuses their KV cache.
+  share the examples, evidence and stem, so llama.cpp reuses their KV cache. Rotations stop
+  early when the remaining ones cannot change the answer (``early_stop``, on: the leading
+  option's summed probability leads the runner-up by more than the number of rotations left,
+  each of which adds at most 1 to any option), so the answer is exactly that of all rotations.
 
 In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
 ``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
@@ -58,7 +61,7 @@ LABELS = {
 }
 FLOOR = -30.0
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
-DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False}  # log-probability given to a letter missing from the top-k alternatives
+DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": True}  # log-probability given to a letter missing from the top-k alternatives
 
 
 def _flag(value: Any) -> bool:
@@ -81,6 +84,7 @@ class DomainPipeline(Pipeline):
         options: ``bank`` (file or list), ``shots`` (3), ``shot_chars`` (160: longer example
             stems are cut in the middle), ``kb`` (folder), ``evidence_k`` (3),
             ``evidence_chars`` (240), ``permute`` (rotations in likelihood mode, 1 = off),
+            ``early_stop`` (on: skip rotations that cannot change the answer),
             ``slots`` (items answered at once).
 
     Raises:
@@ -103,6 +107,7 @@ class DomainPipeline(Pipeline):
         self.permute = len(LETTERS) if str(permute) == "all" else int(permute)
         self.use_evidence = _flag(self.options.get("evidence", DEFAULTS["evidence"]))
         self.shot_chars = int(self.options.get("shot_chars", 160))
+        self.early_stop = _flag(self.options.get("early_stop", DEFAULTS["early_stop"]))
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
                 and 1 <= self.permute <= len(LETTERS)):
             raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10")
@@ -205,6 +210,8 @@ class DomainPipeline(Pipeline):
                 view = rotate(sample, r) if r else sample
                 msgs = self._messages(state, view, block, bool(evidence))
                 outputs.append((view, await self.model.generate(msgs, state.config)))
+                if self.early_stop and decided(sample, outputs, rotations - r - 1):
+                    break
         usage = sum((o.usage for _, o in outputs), Usage())
         first = outputs[0][1]
         extras: dict[str, Any] = dict(first.extras) | {"bank_excluded": excluded, "shots": len(shots),
@@ -249,6 +256,18 @@ def average_option_probs(sample: Sample, outputs: list[tuple[Sample, ModelOutput
         for i, e in enumerate(exp):  # shown letter i carries original option (i + r) % n
             total[letters[(i + r) % n]] += e / z
     return {k: v / len(outputs) for k, v in total.items()}
+
+
+def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining: int) -> bool:
+    """Whether ``remaining`` more rotations can no longer change the averaged answer.
+
+    Each view adds a probability vector summing to 1, so it raises an option's total by at
+    most 1: a lead over the runner-up larger than ``remaining`` is final.
+    """
+    if remaining <= 0 or any(o.error for _, o in outputs):
+        return False
+    totals = sorted((p * len(outputs) for p in average_option_probs(sample, outputs).values()), reverse=True)
+    return len(totals) > 1 and totals[0] - totals[1] > remaining
 
 
 def letter_logprobs(top: dict[str, float], n: int) -> list[float]:

@@ -23,6 +23,9 @@ class TrainConfig:
         init_adapter: DPO only: start from this (SFT) adapter instead of a fresh one.
         qlora: Load the base in 4 bits (bitsandbytes; GPU only).
         max_steps: Stop after this many optimiser steps (-1: run ``epochs``).
+        lora_layers: Adapt only the top N transformer layers (0: all). On CPU this also
+            stops the backward pass at the lowest adapted layer, so it trains faster.
+        bf16: bfloat16 autocast (CPU or GPU); use only where measured faster.
         threads: torch CPU threads (keep 1-2 on a shared machine).
         beta: DPO temperature.
     """
@@ -35,6 +38,8 @@ class TrainConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     target_modules: list[str] | str = "all-linear"
+    lora_layers: int = 0
+    bf16: bool = False
     qlora: bool = False
     epochs: float = 1.0
     max_steps: int = -1

@@ -49,11 +49,20 @@ def _setup(cfg: TrainConfig) -> Any:
     return torch
 
 
-def _lora(cfg: TrainConfig) -> Any:
+def _lora(cfg: TrainConfig, n_layers: int | None = None) -> Any:
     from peft import LoraConfig
 
+    layers = None
+    if cfg.lora_layers:
+        if not n_layers or cfg.lora_layers > n_layers:
+            raise SpecError(f"lora_layers={cfg.lora_layers}: the model has {n_layers} layers")
+        layers = list(range(n_layers - cfg.lora_layers, n_layers))
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.target_modules, task_type="CAUSAL_LM")
+                      target_modules=cfg.target_modules, layers_to_transform=layers, task_type="CAUSAL_LM")
+
+
+def _n_layers(model: Any) -> int | None:
+    return getattr(getattr(model, "config", None), "num_hidden_layers", None)
 
 
 def _common_args(cfg: TrainConfig, torch: Any) -> dict[str, Any]:
@@ -63,7 +72,7 @@ def _common_args(cfg: TrainConfig, torch: Any) -> dict[str, Any]:
         "gradient_accumulation_steps": cfg.grad_accum, "learning_rate": cfg.learning_rate,
         "logging_steps": cfg.logging_steps, "save_steps": cfg.save_steps, "save_total_limit": 2,
         "seed": cfg.seed, "data_seed": cfg.seed, "report_to": "none", "max_length": cfg.max_length,
-        "use_cpu": not torch.cuda.is_available(), "bf16": False, "disable_tqdm": True,
+        "use_cpu": not torch.cuda.is_available(), "bf16": cfg.bf16, "disable_tqdm": True,
         "logging_first_step": True, "dataloader_num_workers": 0,
     }
 
@@ -141,7 +150,7 @@ def run_sft(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str
         model = prepare_model_for_kbit_training(model)
     args = SFTConfig(**_common_args(cfg, torch), completion_only_loss=True, packing=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tok, peft_config=_lora(cfg), callbacks=_callbacks(progress))
+                         processing_class=tok, peft_config=_lora(cfg, _n_layers(model)), callbacks=_callbacks(progress))
     trainer.train(resume_from_checkpoint=_resume_arg(cfg))
     (progress or _quiet)("save", 0, 1)
     return _finish(trainer, cfg, "sft", len(rows), t0, torch)
@@ -165,7 +174,7 @@ def run_dpo(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str
     if cfg.init_adapter:
         model = load_adapter(model, cfg.init_adapter, trainable=True)
     else:
-        peft_config = _lora(cfg)
+        peft_config = _lora(cfg, _n_layers(model))
     args = DPOConfig(**_common_args(cfg, torch), beta=cfg.beta)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tok, peft_config=peft_config, callbacks=_callbacks(progress))

@@ -1,0 +1,122 @@
+"""Issue #20: LoRA on Qwen2.5-Coder-1.5B (the measurement GGUF) on 2 CPU cores, before/after.
+
+Steps (each resumable; one model job at a time):
+
+    # 1. the likelihood-format training file from the curated exam records (no model)
+    python benchmarks/train/qwen_lora.py data --curated /work/curated/exams_sft.jsonl \
+        --out benchmarks/train/runs_qwen/train.jsonl --n 2000
+    # 2. train (a plain `medsage train sft`; --resume after a kill)
+    medsage train sft --base-model $Q --data benchmarks/train/runs_qwen/train.jsonl \
+        --out-dir benchmarks/train/runs_qwen/sft --lora-layers 8 --max-length 320 ...
+    # 3. llama.cpp adapter, then the lift benchmark's datasets with and without it
+    medsage train export-lora benchmarks/train/runs_qwen/sft/adapter --out lora.gguf --base $Q
+    python benchmarks/lift/lift.py run --model local/$Q --model-opt lora=lora.gguf \
+        --runs benchmarks/train/runs_qwen/eval --datasets mcmle_test,cnmleqa2020,cmb,medqa_us --arms bare
+
+Training records (step 1) come from ``medsage data curate-exams`` (development data only,
+decontaminated against every evaluation set, keys balanced by option rotation; see
+``curated_exams_card.md``). They are rewritten into the prompt ``medsage bench --mode
+likelihood`` sends ("…只回答选项字母。" / "…Reply with the option letter only.") with the target
+"X. option text": the first answer token is the letter that likelihood mode ranks, and the
+option text ties the letter to the fact. By default only sources whose licence allows
+publishing (the card's "may ship": MedQA-MCMLE dev MIT, CMB sample Apache-2.0, MedMCQA MIT)
+are used, because the adapter is published in this repository. Explanations are not used as targets here: at
+~200 tokens each they would cost most of the CPU budget on few items. The language mix
+and size are fixed before training (``--zh-share``, ``--n``), not tuned on evaluation items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import provenance  # noqa: E402
+
+from medsage.tasks.exams.common import PROMPTS  # noqa: E402
+
+ZH_SOURCES = ("medqa_mcmle_dev", "cnmleqa_2017_2019", "cmb_sample", "cmexam_val", "cmmlu_dev")
+EN_SOURCES = ("medmcqa_dev",)
+
+
+def likelihood_record(rec: dict[str, Any], max_chars: int) -> dict[str, Any] | None:
+    """``rec`` rewritten to the likelihood prompt with target "X. option text" (None: too long)."""
+    lang = "zh" if rec["language"] == "zh" else "en"
+    msgs = rec["messages"]
+    user = msgs[1]["content"]
+    head, sep, body = user.partition("\n\n")
+    if not sep or len(body) > max_chars:
+        return None
+    meta = rec["meta"]
+    answer = meta["answer"]
+    target = f"{answer}. {meta['choices'][answer]}"
+    out = dict(rec)
+    out["messages"] = [msgs[0], {"role": "user", "content": f"{PROMPTS[lang]['likelihood']}\n\n{body}"},
+                       {"role": "assistant", "content": target}]
+    out["meta"] = dict(meta, target="letter+fact", mode="likelihood", from_target=meta.get("target"))
+    return out
+
+
+def build(a: argparse.Namespace) -> None:
+    """Select and rewrite the records; write them and a summary next to them."""
+    by_lang: dict[str, list[dict[str, Any]]] = {"zh": [], "en": []}
+    skipped = collections.Counter()
+    for line in Path(a.curated).read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        lang = "zh" if rec["source"] in ZH_SOURCES else "en" if rec["source"] in EN_SOURCES else None
+        if lang is None:
+            skipped["other source"] += 1
+            continue
+        if a.shippable_only and not rec["meta"].get("shippable"):
+            skipped["licence does not allow publishing"] += 1
+            continue
+        new = likelihood_record(rec, a.max_chars)
+        if new is None:
+            skipped["too long"] += 1
+            continue
+        by_lang[lang].append(new)
+    rng = random.Random(a.seed)
+    n_zh = round(a.n * a.zh_share)
+    picked = rng.sample(by_lang["zh"], min(n_zh, len(by_lang["zh"])))
+    picked += rng.sample(by_lang["en"], min(a.n - len(picked), len(by_lang["en"])))
+    rng.shuffle(picked)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
+    summary = {
+        "records": len(picked), "available": {k: len(v) for k, v in by_lang.items()}, "skipped": dict(skipped),
+        "by_source": dict(collections.Counter(r["source"] for r in picked)),
+        "by_answer": dict(sorted(collections.Counter(r["meta"]["answer"] for r in picked).items())),
+        "by_licence": dict(collections.Counter(r["license"] for r in picked)),
+        "settings": {"n": a.n, "shippable_only": a.shippable_only, "zh_share": a.zh_share, "max_chars": a.max_chars, "seed": a.seed,
+                     "curated": a.curated},
+        "provenance": provenance(),
+    }
+    out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(json.dumps({k: summary[k] for k in ("records", "by_source", "by_answer")}, ensure_ascii=False))
+
+
+def main() -> None:
+    """Command line."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["data"])
+    ap.add_argument("--curated", required=True, help="output of `medsage data curate-exams`")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--zh-share", type=float, default=0.85)
+    ap.add_argument("--max-chars", type=int, default=600, help="longest question + options kept")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-licences", dest="shippable_only", action="store_false",
+                    help="also records whose licence does not allow publishing (default: only MIT/Apache/"
+                         "CC BY sources, so the adapter can be published)")
+    a = ap.parse_args()
+    build(a)
+
+
+if __name__ == "__main__":
+    main()
