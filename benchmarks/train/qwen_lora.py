@@ -101,12 +101,84 @@ def build(a: argparse.Namespace) -> None:
     print(json.dumps({k: summary[k] for k in ("records", "by_source", "by_answer")}, ensure_ascii=False))
 
 
+def speed(a: argparse.Namespace) -> None:
+    """Seconds per optimiser step of each LoRA configuration, on one loaded base (the pilot's cost axis)."""
+    import time
+
+    from medsage.train.config import TrainConfig
+    from medsage.train.trainer import _common_args, _lora, _n_layers, _setup, sft_rows
+
+    rows = sft_rows(a.data)[: a.steps * a.batch * 2]
+    results = []
+    cfg0 = TrainConfig(base_model=a.base, data=a.data, out_dir=a.out, threads=a.threads)
+    torch = _setup(cfg0)
+    from datasets import Dataset
+    from peft import get_peft_model
+    from trl import SFTConfig, SFTTrainer
+
+    from medsage.train.modeling import load_base
+
+    t0 = time.time()
+    base, tok = load_base(a.base)
+    load_s = time.time() - t0
+    for spec in a.configs.split(","):
+        layers, r, prec = spec.split(":")  # e.g. 8:16:bf16 = top 8 layers, rank 16, bf16 autocast
+        cfg = TrainConfig(base_model=a.base, data=a.data, out_dir=f"{a.out}/{spec.replace(':', '_')}",
+                          lora_layers=int(layers), lora_r=int(r), lora_alpha=2 * int(r), bf16=prec == "bf16",
+                          batch_size=a.batch, max_length=a.max_length, max_steps=a.steps, save_steps=10**6,
+                          logging_steps=1, threads=a.threads)
+        model = get_peft_model(base, _lora(cfg, _n_layers(base)))
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        trainer = SFTTrainer(model=model, args=SFTConfig(**_common_args(cfg, torch), completion_only_loss=True,
+                                                         packing=False),
+                             train_dataset=Dataset.from_list(rows), processing_class=tok)
+        t = time.time()
+        trainer.train()
+        wall = time.time() - t
+        steps = trainer.state.log_history
+        results.append({"config": spec, "trainable_params": trainable, "steps": a.steps, "wall_s": round(wall, 1),
+                        "s_per_step": round(wall / a.steps, 2),
+                        "loss": [h["loss"] for h in steps if "loss" in h]})
+        print(json.dumps(results[-1]), flush=True)
+        base = model.unload()
+    out = {"load_s": round(load_s, 1), "batch": a.batch, "max_length": a.max_length, "threads": a.threads,
+           "results": results, "provenance": provenance()}
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "speed.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+
+
+def hf_copy(a: argparse.Namespace) -> None:
+    """Save the GGUF base, dequantised by transformers, as a plain HF folder (loads in seconds, not minutes)."""
+    import hashlib
+
+    from medsage.train.modeling import load_base
+
+    model, tok = load_base(a.base)
+    out = Path(a.out)
+    model.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+    digest = hashlib.sha256()
+    with open(a.base, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    (out / "medsage_base.json").write_text(json.dumps({"gguf": Path(a.base).name, "sha256": digest.hexdigest(),
+                                                        "provenance": provenance()}, indent=1), encoding="utf-8")
+
+
 def main() -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["data"])
-    ap.add_argument("--curated", required=True, help="output of `medsage data curate-exams`")
+    ap.add_argument("step", choices=["data", "speed", "hf-copy"])
+    ap.add_argument("--curated", help="data: output of `medsage data curate-exams`")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--data", help="speed: the training file")
+    ap.add_argument("--base", help="speed: the base model (GGUF)")
+    ap.add_argument("--configs", default="0:8:fp32,8:16:fp32,8:16:bf16",
+                    help="speed: LAYERS:RANK:fp32|bf16, comma-separated (LAYERS 0 = all)")
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--max-length", type=int, default=320)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--zh-share", type=float, default=0.85)
     ap.add_argument("--max-chars", type=int, default=600, help="longest question + options kept")
@@ -115,7 +187,7 @@ def main() -> None:
                     help="also records whose licence does not allow publishing (default: only MIT/Apache/"
                          "CC BY sources, so the adapter can be published)")
     a = ap.parse_args()
-    build(a)
+    {"data": build, "speed": speed, "hf-copy": hf_copy}[a.step](a)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,8 @@ class LocalModel(Model):
         try:
             self._server = xllamacpp.Server(params)
         except Exception as exc:  # the binding raises plain RuntimeError on a bad file
-            raise ModelError(f"cannot load {self.path}: {exc}") from exc
+            lora_note = f" with the LoRA adapter {self.lora} (made for another base model?)" if self.lora else ""
+            raise ModelError(f"cannot load {self.path}{lora_note}: {exc}") from exc
         self._slots = asyncio.Semaphore(self.parallel)
         self._lock = threading.Lock()
 

@@ -1,12 +1,10 @@
 """A PEFT LoRA adapter as a llama.cpp LoRA adapter GGUF (``medsage train export-lora``).
 
-Mirrors llama.cpp's ``convert_lora_to_gguf.py`` for the dense decoders medsage trains
-(llama, qwen2, qwen3): ``general.type = adapter``, ``adapter.type = lora``,
-``adapter.lora.alpha``, and per adapted weight ``blk.{i}.{attn_q…ffn_down}.weight.lora_a``
-(PEFT's ``lora_A``, ``[r, in]``) and ``.lora_b`` (``lora_B``, ``[out, r]``). llama.cpp applies
-``scale · alpha / r · B·A``, with ``r`` read from each ``lora_b``, as PEFT does. For the llama
-architecture the GGUF stores q/k rows permuted for its RoPE; ``lora_b`` of q/k gets the same
-permutation (llama.cpp does this through ``LlamaModel.modify_tensors``).
+Mirrors llama.cpp's ``convert_lora_to_gguf.py`` for llama, qwen2 and qwen3 decoders: metadata
+``general.type = adapter``, ``adapter.type = lora``, ``adapter.lora.alpha``; per adapted weight
+``blk.{i}.{attn_q…ffn_down}.weight.lora_a`` = PEFT's ``lora_A`` ``[r, in]`` and ``.lora_b`` =
+``lora_B`` ``[out, r]``. llama.cpp applies ``scale · alpha / r · B·A`` (``r`` from each ``lora_b``)
+as PEFT does. llama GGUFs store q/k rows permuted for llama.cpp's RoPE, so q/k ``lora_b`` are too.
 """
 
 from __future__ import annotations
@@ -30,9 +28,8 @@ ARCH_OF = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwe
 PERMUTED_QK = {"llama"}  # archs whose GGUF stores q/k rows permuted for llama.cpp's RoPE
 _NAME = re.compile(r"^base_model\.model\.model\.layers\.(\d+)\.(self_attn\.[qkvo]_proj|mlp\.(?:gate|up|down)_proj)"
                    r"\.lora_([AB])\.weight$")
-_REFUSED = {"use_dora": "DoRA", "alpha_pattern": "a per-module alpha (alpha_pattern)",
-            "rank_pattern": "a per-module rank (rank_pattern)", "modules_to_save": "fully trained modules (modules_to_save)",
-            "lora_bias": "LoRA biases", "fan_in_fan_out": "fan_in_fan_out (Conv1D) weights"}
+_REFUSED = {"use_dora": "DoRA", "alpha_pattern": "per-module alphas (alpha_pattern)", "rank_pattern": "per-module ranks (rank_pattern)",
+            "modules_to_save": "fully trained modules (modules_to_save)", "lora_bias": "LoRA biases", "fan_in_fan_out": "Conv1D weights"}
 
 
 def _adapter_config(d: Path) -> dict[str, Any]:
@@ -47,8 +44,7 @@ def _adapter_config(d: Path) -> dict[str, Any]:
     if str(cfg.get("peft_type", "LORA")).upper() != "LORA":
         raise SpecError(f"{d}: a {cfg.get('peft_type')} adapter, not LoRA: llama.cpp loads only LoRA adapters")
     bad = [what for key, what in _REFUSED.items() if cfg.get(key)]
-    if str(cfg.get("bias", "none")) != "none":
-        bad.append(f"trained biases (bias={cfg['bias']})")
+    bad += [f"trained biases (bias={cfg['bias']})"] if str(cfg.get("bias", "none")) != "none" else []
     if bad:
         raise SpecError(f"{d}: the adapter uses {', '.join(bad)}, which llama.cpp's LoRA format cannot express; "
                         "retrain with plain LoRA on the attention/MLP projections or merge it instead "
@@ -77,17 +73,11 @@ def _arch_from_gguf(base: Path) -> tuple[str, dict[str, int], dict[str, tuple[in
     """Architecture, head counts and tensor shapes (ggml order: ``[in, out]``) of a base GGUF."""
     import gguf
 
-    if not base.is_file():
-        raise DataError(f"{base}: no such base GGUF file")
     try:
         reader = gguf.GGUFReader(str(base))
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{base}: not a readable GGUF file ({exc})") from None
-    fields = reader.fields
-
-    def value(key: str) -> Any:
-        return fields[key].contents() if key in fields else None
-
+    except (ValueError, OSError) as exc:  # missing file, bad magic …
+        raise DataError(f"{base}: not a readable base GGUF file ({exc})") from None
+    value = {k: f.contents() for k, f in reader.fields.items() if k.split(".")[0] not in ("tokenizer", "GGUF")}.get
     arch = str(value("general.architecture") or "")
     if arch not in set(ARCH_OF.values()):
         raise SpecError(f"{base}: architecture '{arch}' is not supported (supported: llama, qwen2, qwen3)")
@@ -159,8 +149,7 @@ def convert_adapter(adapter_dir: str | Path, out_file: str | Path, *, base_gguf:
         ``alpha`` (as written), ``bytes``.
 
     Raises:
-        SpecError: the adapter holds modules or options llama.cpp cannot load, or the
-            architecture is unknown or unsupported.
+        SpecError: modules or options llama.cpp cannot load; unknown or unsupported architecture.
         DataError: unreadable adapter or base, or an adapter that does not fit the base.
         MissingExtraError: ``gguf`` or ``torch`` is not installed.
     """
@@ -171,20 +160,16 @@ def convert_adapter(adapter_dir: str | Path, out_file: str | Path, *, base_gguf:
         raise MissingExtraError("gguf", "train", "writing llama.cpp LoRA adapters") from exc
     d = Path(adapter_dir)
     cfg = _adapter_config(d)
-    shapes: dict[str, tuple[int, ...]] = {}
-    if base_gguf is not None:
-        arch, heads, shapes = _arch_from_gguf(Path(base_gguf))
-    else:
-        arch, heads = _arch_from_config(d, cfg)
+    arch, heads, shapes = _arch_from_gguf(Path(base_gguf)) if base_gguf else (*_arch_from_config(d, cfg), {})
     pairs = _pairs(d, _load_tensors(d))
-    rank = int(cfg.get("r") or next(iter(pairs.values()))["A"].shape[0])
+    rank = int(cfg.get("r") or 0)
+    if {ab["A"].shape[0] for ab in pairs.values()} != {rank}:
+        raise SpecError(f"{d}: tensor ranks differ from the config's r={rank}, which PEFT scales by")
     alpha = float(cfg.get("lora_alpha", 8))  # 8: PEFT's default
     if cfg.get("use_rslora"):  # PEFT scales by alpha/sqrt(r), llama.cpp by alpha/r
         alpha *= math.sqrt(rank)
     for base, ab in sorted(pairs.items()):
         a, b = ab["A"], ab["B"]
-        if a.shape[0] != rank:
-            raise SpecError(f"{d}: {base} has rank {a.shape[0]}, the config says r={rank}")
         if shapes and shapes.get(base, ())[:2] != (a.shape[1], b.shape[0]):
             raise DataError(f"{d}: {base} is [{b.shape[0]}, {a.shape[1]}] in the adapter but "
                             f"{list(shapes.get(base, ()))[::-1] or 'absent'} in {base_gguf}: wrong base model")
@@ -208,9 +193,8 @@ def convert_adapter(adapter_dir: str | Path, out_file: str | Path, *, base_gguf:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    layers = sorted({int(k.split(".")[1]) for k in pairs})
-    summary = {"out": str(out), "architecture": arch, "tensors": 2 * len(pairs), "layers": len(layers),
-               "modules": sorted({k.split(".")[2] for k in pairs}), "rank": rank, "alpha": alpha,
-               "bytes": out.stat().st_size}
-    log.info("wrote %s: %d LoRA tensors over %d layers (%s, r=%d)", out, summary["tensors"], len(layers), arch, rank)
-    return summary
+    n_layers = len({k.split(".")[1] for k in pairs})
+    log.info("wrote %s: %d LoRA tensors over %d layers (%s, r=%d)", out, 2 * len(pairs), n_layers, arch, rank)
+    return {"out": str(out), "architecture": arch, "tensors": 2 * len(pairs), "layers": n_layers,
+            "modules": sorted({k.split(".")[2] for k in pairs}), "rank": rank, "alpha": alpha,
+            "bytes": out.stat().st_size}
