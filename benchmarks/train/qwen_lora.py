@@ -106,7 +106,7 @@ def speed(a: argparse.Namespace) -> None:
     import time
 
     from medsage.train.config import TrainConfig
-    from medsage.train.trainer import _common_args, _lora, _n_layers, _setup, sft_rows
+    from medsage.train.trainer import _common_args, _lora, _setup, sft_rows
 
     rows = sft_rows(a.data)[: a.steps * a.batch * 2]
     results = []
@@ -127,7 +127,7 @@ def speed(a: argparse.Namespace) -> None:
                           lora_layers=int(layers), lora_r=int(r), lora_alpha=2 * int(r), bf16=prec == "bf16",
                           batch_size=a.batch, max_length=a.max_length, max_steps=a.steps, save_steps=10**6,
                           logging_steps=1, threads=a.threads)
-        model = get_peft_model(base, _lora(cfg, _n_layers(base)))
+        model = get_peft_model(base, _lora(cfg, base))
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         trainer = SFTTrainer(model=model, args=SFTConfig(**_common_args(cfg, torch), completion_only_loss=True,
                                                          packing=False),

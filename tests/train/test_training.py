@@ -14,7 +14,7 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from medsage.cli import cli  # noqa: E402
-from medsage.errors import DataError  # noqa: E402
+from medsage.errors import DataError, SpecError  # noqa: E402
 from medsage.train.config import TrainConfig  # noqa: E402
 from medsage.train.trainer import run_dpo, run_sft  # noqa: E402
 
@@ -131,3 +131,17 @@ def test_sft_reports_load_steps_and_save_progress(tiny: Path, tmp_path: Path) ->
     stages = [s for i, (s, _, _) in enumerate(seen) if i == 0 or seen[i - 1][0] != s]
     assert stages == ["load model", "steps", "save"]
     assert ("steps", 0, 2) in seen and ("steps", 2, 2) in seen
+
+
+def test_lora_layers_adapts_only_the_top_layers(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "top"
+    s = run_sft(_cfg(tiny, _sft_data(tmp_path), out, max_steps=2, lora_layers=1))
+    assert s["steps"] == 2
+    from safetensors import safe_open
+
+    with safe_open(str(out / "adapter" / "adapter_model.safetensors"), "pt") as f:
+        names = list(f.keys())
+    assert names and all(".layers.1." in n for n in names)  # the 2-layer model's top layer only
+    assert {n.split(".layers.1.")[1].split(".")[1] for n in names} >= {"q_proj", "down_proj"}
+    with pytest.raises(SpecError):
+        run_sft(_cfg(tiny, _sft_data(tmp_path), tmp_path / "bad", lora_layers=3))

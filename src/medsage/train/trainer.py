@@ -49,20 +49,27 @@ def _setup(cfg: TrainConfig) -> Any:
     return torch
 
 
-def _lora(cfg: TrainConfig, n_layers: int | None = None) -> Any:
+def _lora(cfg: TrainConfig, model: Any = None) -> Any:
     from peft import LoraConfig
 
     layers = None
+    targets = cfg.target_modules
     if cfg.lora_layers:
+        n_layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
         if not n_layers or cfg.lora_layers > n_layers:
             raise SpecError(f"lora_layers={cfg.lora_layers}: the model has {n_layers} layers")
         layers = list(range(n_layers - cfg.lora_layers, n_layers))
+        if targets == "all-linear":  # peft needs names to restrict layers: every linear leaf but the head
+            targets = _linear_names(model)
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.target_modules, layers_to_transform=layers, task_type="CAUSAL_LM")
+                      target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM")
 
 
-def _n_layers(model: Any) -> int | None:
-    return getattr(getattr(model, "config", None), "num_hidden_layers", None)
+def _linear_names(model: Any) -> list[str]:
+    import torch
+
+    return sorted({name.rsplit(".", 1)[-1] for name, mod in model.named_modules()
+                   if isinstance(mod, torch.nn.Linear) and ".layers." in f".{name}"})
 
 
 def _common_args(cfg: TrainConfig, torch: Any) -> dict[str, Any]:
@@ -150,7 +157,7 @@ def run_sft(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str
         model = prepare_model_for_kbit_training(model)
     args = SFTConfig(**_common_args(cfg, torch), completion_only_loss=True, packing=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tok, peft_config=_lora(cfg, _n_layers(model)), callbacks=_callbacks(progress))
+                         processing_class=tok, peft_config=_lora(cfg, model), callbacks=_callbacks(progress))
     trainer.train(resume_from_checkpoint=_resume_arg(cfg))
     (progress or _quiet)("save", 0, 1)
     return _finish(trainer, cfg, "sft", len(rows), t0, torch)
@@ -174,7 +181,7 @@ def run_dpo(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str
     if cfg.init_adapter:
         model = load_adapter(model, cfg.init_adapter, trainable=True)
     else:
-        peft_config = _lora(cfg, _n_layers(model))
+        peft_config = _lora(cfg, model)
     args = DPOConfig(**_common_args(cfg, torch), beta=cfg.beta)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tok, peft_config=peft_config, callbacks=_callbacks(progress))
