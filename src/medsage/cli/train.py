@@ -32,16 +32,34 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _dry_run_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--load-model", is_flag=True,
+                     help="With --dry-run: also load the base weights (4-bit under qlora on a GPU) and wrap them.")(f)
+    return click.option("--dry-run", is_flag=True,
+                        help="Check config, data, QLoRA availability and the LoRA setup; print the plan "
+                             "as JSON; do not train. A local HF model dir is read as an empty "
+                             "(meta-device) skeleton; nothing is downloaded.")(f)
+
+
 def _run(method: str, config_path: str | None, flags: dict[str, Any]) -> None:
     """Run ``sft``/``dpo``: progress on stderr, the run summary as JSON on stdout.
 
-    Progress shows the stages and the optimiser steps with rate, ETA and loss.
+    Progress shows the stages and the optimiser steps with rate, ETA and loss. With
+    ``--dry-run`` the plan (:func:`medsage.train.plan.plan_run`) is printed instead.
     """
     from medsage.progress import StageProgress
     from medsage.train import trainer
     from medsage.train.config import load_config
 
+    dry_run, load_model = flags.pop("dry_run"), flags.pop("load_model")
+    if load_model and not dry_run:
+        raise click.UsageError("--load-model goes with --dry-run")
     cfg = load_config(config_path, flags)
+    if dry_run:
+        from medsage.train.plan import plan_run
+
+        click.echo(json.dumps(plan_run(cfg, method=method, load_model=load_model), indent=2, ensure_ascii=False))
+        return
     with StageProgress(f"train {method}", units={"steps": "steps", "eval": "batches"}) as stages:
         summary = (trainer.run_sft if method == "sft" else trainer.run_dpo)(cfg, progress=stages)
     click.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
@@ -58,6 +76,7 @@ def train() -> None:
 
 @train.command()
 @_options
+@_dry_run_options
 def sft(config_path: str | None, **flags: Any) -> None:
     """Supervised LoRA fine-tuning on chat-format records."""
     _run("sft", config_path, flags)
@@ -67,6 +86,7 @@ def sft(config_path: str | None, **flags: Any) -> None:
 @_options
 @click.option("--init-adapter", type=click.Path(file_okay=False), help="Start from this SFT adapter.")
 @click.option("--beta", type=float, help="DPO beta (default 0.1).")
+@_dry_run_options
 def dpo(config_path: str | None, **flags: Any) -> None:
     """Direct preference optimisation on chosen/rejected pairs."""
     _run("dpo", config_path, flags)
