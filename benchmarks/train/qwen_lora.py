@@ -12,6 +12,9 @@ Steps (each resumable; one model job at a time):
     medsage train export-lora benchmarks/train/runs_qwen/sft/adapter --out lora.gguf --base $Q
     python benchmarks/lift/lift.py run --model local/$Q --model-opt lora=lora.gguf \
         --runs benchmarks/train/runs_qwen/eval --datasets mcmle_test,cnmleqa2020,cmb,medqa_us --arms bare
+    # 4. paired before/after (accuracy, Δ with CI, McNemar, answer letters)
+    python benchmarks/train/qwen_lora.py report --out benchmarks/train/results_qwen_lora.json \
+        --pair mcmle_test=RUNS_BARE/mcmle_test__bare,RUNS_LORA/mcmle_test__bare ...
 
 Training records (step 1) come from ``medsage data curate-exams`` (development data only,
 decontaminated against every evaluation set, keys balanced by option rotation; see
@@ -165,10 +168,48 @@ def hf_copy(a: argparse.Namespace) -> None:
                                                         "provenance": provenance()}, indent=1), encoding="utf-8")
 
 
+def _rows(path: Path) -> dict[str, dict[str, Any]]:
+    return {str(r["id"]): r for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())}
+
+
+def report(a: argparse.Namespace) -> None:
+    """Paired before/after per dataset: accuracy with Wilson CIs, Δ with CI and McNemar, letters."""
+    from medsage.scoring.paired import paired_difference
+    from medsage.scoring.stats import wilson_ci
+
+    out: dict[str, Any] = {"pairs": [], "provenance": provenance()}
+    lines = ["| set | n | before [95% CI] | after [95% CI] | Δ [95% CI] | gained / lost | McNemar p | "
+             "letters after (before) |", "|---|---|---|---|---|---|---|---|"]
+    for spec in a.pair:
+        name, before_dir, after_dir = spec.split("=", 1)[0], *spec.split("=", 1)[1].split(",")
+        before, after = _rows(Path(before_dir) / "samples.jsonl"), _rows(Path(after_dir) / "samples.jsonl")
+        ids = [i for i in after if i in before]
+        x = [float(bool(before[i].get("correct"))) for i in ids]
+        y = [float(bool(after[i].get("correct"))) for i in ids]
+        d = paired_difference(x, y, binary=True)
+        ci_a, ci_b = wilson_ci(sum(x), len(x)), wilson_ci(sum(y), len(y))
+        letters = {k: dict(sorted(collections.Counter(str(r[i].get("answer")) for i in ids).items()))
+                   for k, r in (("before", before), ("after", after))}
+        top = max(letters["after"].values()) / len(ids) if ids else 0.0
+        out["pairs"].append({"set": name, "before": before_dir, "after": after_dir, "n": len(ids), **d,
+                             "ci_before": ci_a, "ci_after": ci_b, "letters": letters,
+                             "top_letter_share_after": round(top, 3)})
+        fmt = " ".join(f"{k} {v}" for k, v in letters["after"].items())
+        fmt0 = " ".join(f"{k} {v}" for k, v in letters["before"].items())
+        lines.append(f"| {name} | {len(ids)} | {d['mean_a']:.3f} [{ci_a[0]:.2f}, {ci_a[1]:.2f}] | "
+                     f"{d['mean_b']:.3f} [{ci_b[0]:.2f}, {ci_b[1]:.2f}] | {d['diff']:+.3f} "
+                     f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] | {d['wins_b']} / {d['wins_a']} | {d['p']:.2g} | "
+                     f"{fmt} ({fmt0}) |")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
+    Path(a.out).with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
 def main() -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["data", "speed", "hf-copy"])
+    ap.add_argument("step", choices=["data", "speed", "hf-copy", "report"])
     ap.add_argument("--curated", help="data: output of `medsage data curate-exams`")
     ap.add_argument("--out", required=True)
     ap.add_argument("--data", help="speed: the training file")
@@ -179,6 +220,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=320)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pair", action="append", default=[], metavar="NAME=BEFORE_RUN,AFTER_RUN",
+                    help="report: two run folders of the same items (repeatable)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--zh-share", type=float, default=0.85)
     ap.add_argument("--max-chars", type=int, default=600, help="longest question + options kept")
@@ -187,7 +230,7 @@ def main() -> None:
                     help="also records whose licence does not allow publishing (default: only MIT/Apache/"
                          "CC BY sources, so the adapter can be published)")
     a = ap.parse_args()
-    {"data": build, "speed": speed, "hf-copy": hf_copy}[a.step](a)
+    {"data": build, "speed": speed, "hf-copy": hf_copy, "report": report}[a.step](a)
 
 
 if __name__ == "__main__":
