@@ -28,8 +28,10 @@ async def test_rerank_uses_the_models_pick_among_candidates(hash_router: Departm
     base = hash_router.route(COUGH, sample_departments())
     pick = base.candidates[1].name
     model = get_model("mock/fixed", {"text": f"建议挂{pick}"})
-    out = await rerank(base, COUGH, model)
+    out = await rerank(base, COUGH, model, strategy="replace")
     assert out.source == "offline+model" and out.names == [pick]
+    default = await rerank(base, COUGH, model)  # pick1-confirm: chosen on the dev split
+    assert default.source == "offline+model" and pick in default.names
 
 
 async def test_rerank_ignores_invented_names_and_errors(hash_router: DepartmentRouter) -> None:

@@ -40,7 +40,7 @@ from medsage.types import GenerateConfig, Message
 log = logging.getLogger(__name__)
 N_CANDIDATES = 6
 STRATEGIES = ("replace", "pick1-confirm", "pick1-add", "pick1-only")
-DEFAULT_STRATEGY = "replace"
+DEFAULT_STRATEGY = "pick1-confirm"
 """Today's behaviour; the default is to be chosen on the dev split (issue #18)."""
 KEEP_RATIO = 0.9
 USED, UNUSABLE = "offline+model", "offline (model unusable)"
