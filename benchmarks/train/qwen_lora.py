@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import provenance  # noqa: E402
+from _common import common_flags, provenance  # noqa: E402
 
 from medsage.tasks.exams.common import PROMPTS  # noqa: E402
 
@@ -211,7 +211,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("step", choices=["data", "speed", "hf-copy", "report"])
     ap.add_argument("--curated", help="data: output of `medsage data curate-exams`")
-    ap.add_argument("--out", required=True)
+    common_flags(ap, "out", "seed", "threads")
     ap.add_argument("--data", help="speed: the training file")
     ap.add_argument("--base", help="speed: the base model (GGUF)")
     ap.add_argument("--configs", default="0:8:fp32,8:16:fp32,8:16:bf16",
@@ -219,17 +219,17 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=320)
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pair", action="append", default=[], metavar="NAME=BEFORE_RUN,AFTER_RUN",
                     help="report: two run folders of the same items (repeatable)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--zh-share", type=float, default=0.85)
     ap.add_argument("--max-chars", type=int, default=600, help="longest question + options kept")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--all-licences", dest="shippable_only", action="store_false",
                     help="also records whose licence does not allow publishing (default: only MIT/Apache/"
                          "CC BY sources, so the adapter can be published)")
     a = ap.parse_args()
+    if not a.out:
+        ap.error("--out is required")
     {"data": build, "speed": speed, "hf-copy": hf_copy, "report": report}[a.step](a)
 
 
