@@ -154,7 +154,9 @@ def test_ctrl_c_stops_within_two_seconds_and_prints_the_resume_command(tmp_path:
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "medsage.cli.__main__", "bench", "exam-sample", "--model", "mock/random",
            "-M", "block=3", "--limit", "4", "-c", "1", "--out", str(out), "--cache-path", str(tmp_path / "c.sqlite")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    # A shell started in the background ignores SIGINT and children inherit that; a user's terminal does not.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     samples = out / "samples.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and not (samples.exists() and samples.read_text().strip()):
