@@ -152,19 +152,14 @@ def speed(a: argparse.Namespace) -> None:
 
 def hf_copy(a: argparse.Namespace) -> None:
     """Save the GGUF base, dequantised by transformers, as a plain HF folder (loads in seconds, not minutes)."""
-    import hashlib
-
+    from medsage.models.local import file_sha256
     from medsage.train.modeling import load_base
 
     model, tok = load_base(a.base)
     out = Path(a.out)
     model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
-    digest = hashlib.sha256()
-    with open(a.base, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    (out / "medsage_base.json").write_text(json.dumps({"gguf": Path(a.base).name, "sha256": digest.hexdigest(),
+    (out / "medsage_base.json").write_text(json.dumps({"gguf": Path(a.base).name, "sha256": file_sha256(Path(a.base)),
                                                         "provenance": provenance()}, indent=1), encoding="utf-8")
 
 

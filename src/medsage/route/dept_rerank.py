@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 N_CANDIDATES = 6
 STRATEGIES = ("replace", "pick1-confirm", "pick1-add", "pick1-only")
 DEFAULT_STRATEGY = "pick1-confirm"
-"""Today's behaviour; the default is to be chosen on the dev split (issue #18)."""
+"""The best model strategy on the dev split (5-fold CV, benchmarks/route/README.md); `replace` is the first try."""
 KEEP_RATIO = 0.9
 USED, UNUSABLE = "offline+model", "offline (model unusable)"
 _PROMPT_ZH = ("你是医院导诊护士。患者描述：{patient}\n\n候选科室：{candidates}\n\n"
