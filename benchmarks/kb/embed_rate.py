@@ -3,7 +3,7 @@
     nice -n 19 python benchmarks/kb/embed_rate.py --medquad ../shared/data/knowledge/medquad \
         --n 1000 --workers 1 2 --dense-chars 128 256 --out benchmarks/kb/results_embed_rate.json
 
-Embeds ``--n`` MedQuAD chunks spread over the corpus with the build's own code
+Embeds ``--n`` MedQuAD chunks (or those of ``--source``) spread over the corpus with the build's own code
 (:func:`medsage.embed.embed_texts`, the cache in memory and empty, so every
 text is embedded), for each combination, and extrapolates the full-corpus embedding
 time (labelled as an extrapolation). Which ``--dense-chars`` keeps retrieval quality is
@@ -27,6 +27,8 @@ def main() -> None:
     ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0]), "data_root", "out",
                       out=str(Path(__file__).with_name("results_embed_rate.json")))
     ap.add_argument("--medquad", default=None, help="MedQuAD folder (default DATA_ROOT/knowledge/medquad)")
+    ap.add_argument("--source", default=None,
+                    help="any `kb build` source instead of MedQuAD, e.g. docs:DATA_ROOT/knowledge/medqa_textbooks_zh")
     ap.add_argument("--n", type=int, default=1000, help="chunks embedded per run")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--dense-chars", type=int, nargs="+", default=[128, 256])
@@ -37,7 +39,8 @@ def main() -> None:
     from medsage.kb.build import dense_text, ingest
     from medsage.kb.types import BuildReport
 
-    chunks = ingest([f"medquad:{a.medquad}"], BuildReport())
+    source = a.source or f"medquad:{a.medquad}"
+    chunks = ingest([source], BuildReport())
     step = max(1, len(chunks) // a.n)
     sample = chunks[::step][:a.n]
     runs = []
@@ -54,7 +57,7 @@ def main() -> None:
                    "load_avg_1min": round(os.getloadavg()[0], 2)}
             print(json.dumps(row), flush=True)
             runs.append(row)
-    out = {"corpus_chunks": len(chunks),
+    out = {"source": source, "corpus_chunks": len(chunks),
            "load_avg_before": [round(x, 2) for x in load0], "runs": runs,
            "note": "includes starting the worker processes and loading the embedder in each"}
     write_json(a.out, out)

@@ -40,6 +40,11 @@ BATCH = 512
 FIELDS = ("chunk_id", "doc_id", "title", "section", "text", "source", "url", "language", "licence")
 _LIMITS = {"chunk_id": 512, "doc_id": 1024, "title": 2048, "section": 2048, "text": 65535,
            "source": 64, "url": 2048, "language": 16, "licence": 256}
+# Milvus's default, Bounded, lets a read miss writes of the last seconds (a server or cluster;
+# Milvus Lite always reads its own writes). ``add`` reads the settings row (next primary key)
+# and the rows it replaces in a fresh connection, and other processes read what a build wrote:
+# a stale view there means reused primary keys, duplicate chunks or a "half-written" error.
+CONSISTENCY = "Strong"
 log = logging.getLogger(__name__)
 
 
@@ -316,7 +321,7 @@ def write_meta(client: Any, collection: str, meta: dict[str, Any]) -> None:
         schema.add_field("v", pm.DataType.FLOAT_VECTOR, dim=2)
         index = client.prepare_index_params()
         index.add_index("v", index_type="FLAT", metric_type="L2")
-        client.create_collection(name, schema=schema, index_params=index)
+        client.create_collection(name, schema=schema, index_params=index, consistency_level=CONSISTENCY)
     info = json.dumps(meta | {"updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, ensure_ascii=False)
     if len(info.encode()) > 65535:
         raise DataError("Milvus knowledge base: settings too large (too many sources listed)")
@@ -340,7 +345,7 @@ def create_collection(client: Any, name: str, dense_dim: int | None) -> None:
     if dense_dim:
         schema.add_field("dense", pm.DataType.FLOAT_VECTOR, dim=dense_dim)
         index.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 128})
-    client.create_collection(name, schema=schema, index_params=index)
+    client.create_collection(name, schema=schema, index_params=index, consistency_level=CONSISTENCY)
 
 
 def rows_of(chunks: Sequence[Chunk], start_pk: int, vectors: np.ndarray | None) -> list[dict[str, Any]]:
