@@ -57,10 +57,17 @@ def test_ann_search_matches_exact_search(ann_kb: Path, built_kb: Path, mode: str
     real = ann.ann.search
     monkeypatch.setattr(ann.ann, "search", lambda q, lang, n: calls.append(lang) or real(q, lang, n))
     assert ann.ann is not None and exact.ann is None
+    checked = 0
     for q in QUERIES:
         a, e = ann.search(q, k=5, mode=mode), exact.search(q, k=5, mode=mode)
-        assert _ids(a) == _ids(e), q
-        assert np.allclose([h.dense for h in a], [h.dense for h in e], atol=2e-3)
+        assert np.allclose([h.dense for h in a], [h.dense for h in e], atol=2e-3), q
+        # the same hits in the same order, except chunks whose exact dense scores tie within the
+        # index's float16 arithmetic (~1e-4), which may swap
+        dense = {h.chunk.chunk_id: h.dense for h in exact.search(q, k=50, mode="dense")}
+        tied = {i for i, d in dense.items() if any(abs(d - d2) <= 5e-4 for j, d2 in dense.items() if j != i)}
+        assert [i for i in _ids(a) if i not in tied] == [i for i in _ids(e) if i not in tied], q
+        checked += sum(i not in tied for i in _ids(e))
+    assert checked >= 0.6 * 5 * len(QUERIES)  # ties are the exception, so the check has teeth
     assert set(calls) == {"en", "zh"}
 
 
@@ -145,3 +152,14 @@ def test_cli_builds_and_reports_an_ann_index(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "ANN: usearch HNSW" in r.output
     r = runner.invoke(cli, ["kb", "search", "--kb", str(out), "发热", "--json", "-k", "2"])
     assert r.exit_code == 0 and len(json.loads(r.output)) == 2
+
+
+def test_default_embedded_text_is_recorded_and_old_stores_keep_theirs(built_kb: Path) -> None:
+    from medsage.kb.build import IndexSettings
+    from medsage.kb.ingest import DENSE_CHARS, LEGACY_DENSE_CHARS
+
+    manifest = json.loads((built_kb / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["dense"]["dense_chars"] == DENSE_CHARS == 128
+    assert IndexSettings.of(manifest).dense_chars == 128
+    # a store written before the setting was recorded was embedded with the old default
+    assert IndexSettings.of({"dense": {"model": "e5"}}).dense_chars == LEGACY_DENSE_CHARS == 400

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from medsage.errors import DataError
+from medsage.kb.ingest import DENSE_CHARS
 
 
 def _progress() -> Any:
@@ -50,7 +51,7 @@ def kb() -> None:
               help="Where to write the KB: a folder, a Milvus Lite file (kb.db) or http://host:19530#name.")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--no-dense", is_flag=True, help="BM25 only: skip the embeddings (much faster to build).")
-@click.option("--dense-chars", type=int, default=400, show_default=True,
+@click.option("--dense-chars", type=int, default=DENSE_CHARS, show_default=True,
               help="Characters of each chunk (title + section + text) that are embedded.")
 @click.option("--ann", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Embedded store: write an HNSW index (auto: from 50,000 chunks; smaller KBs are searched exactly).")

@@ -22,10 +22,9 @@ import numpy as np
 from medsage.errors import DataError
 from medsage.kb import store
 from medsage.kb.backend import is_milvus_uri
-from medsage.kb.ingest import dense_text, ingest, read_sources
+from medsage.kb.ingest import DENSE_CHARS, LEGACY_DENSE_CHARS, dense_text, ingest, read_sources
 from medsage.kb.types import BuildReport, Chunk
 
-DENSE_CHARS = 400
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
@@ -58,7 +57,7 @@ class IndexSettings:
     def of(cls, manifest: dict) -> IndexSettings:
         """The settings an existing KB was built with (ANN stays on once built)."""
         dense_info = manifest.get("dense") or {}
-        return cls(bool(dense_info), int(dense_info.get("dense_chars", DENSE_CHARS)), _ann_setting(manifest))
+        return cls(bool(dense_info), int(dense_info.get("dense_chars", LEGACY_DENSE_CHARS)), _ann_setting(manifest))
 
 
 def write_kb(

@@ -10,6 +10,12 @@ from medsage.kb.adapters import read_source
 from medsage.kb.chunking import chunk_document
 from medsage.kb.types import BuildReport, Chunk
 
+# Characters of each chunk embedded by default: the smallest setting that kept held-out
+# retrieval quality (benchmarks/kb/README.md §6); embedding time grows with it.
+DENSE_CHARS = 128
+# What stores whose manifest does not record the setting were built with.
+LEGACY_DENSE_CHARS = 400
+
 
 def dense_text(chunk: Chunk, dense_chars: int) -> str:
     """The text embedded for ``chunk``: title, section and body, cut to ``dense_chars``."""

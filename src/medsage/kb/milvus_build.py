@@ -13,6 +13,7 @@ import numpy as np
 
 from medsage.errors import DataError
 from medsage.kb.backend import split_milvus_uri
+from medsage.kb.ingest import DENSE_CHARS, LEGACY_DENSE_CHARS
 from medsage.kb.milvus import (
     BATCH,
     FORMAT,
@@ -79,7 +80,7 @@ def _generations(client: Any, name: str) -> list[str]:
     return sorted(n for n in client.list_collections() if pat.match(n))
 
 
-def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int = 400,
+def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int = DENSE_CHARS,
           max_chars: dict[str, int] | None = None, progress: Progress = None) -> BuildReport:
     """Build a knowledge base in a new collection and point the alias at it.
 
@@ -152,7 +153,7 @@ def add(uri: str, sources: list[str], progress: Progress = None) -> BuildReport:
     for expr in _ids_expr("doc_id", {c.doc_id for c in new}):
         report.removed += _delete(kb, expr)
     dense_info = kb.meta.get("dense") or {}
-    vectors = _embed(new, int(dense_info.get("dense_chars", 400)), report, progress) if dense_info else None
+    vectors = _embed(new, int(dense_info.get("dense_chars", LEGACY_DENSE_CHARS)), report, progress) if dense_info else None
     start = int(kb.meta.get("next_pk", 0))
     _insert(kb.client, kb.collection, new, start, vectors, progress)
     meta = dict(kb.meta)
