@@ -88,6 +88,7 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
         DataError: unreachable Milvus, or no source yielded any text.
     """
     from medsage.embed import DIM, MODEL
+    from medsage.kb.ann import wants_ann
     from medsage.kb.ingest import read_sources
 
     client, name = connect(uri, must_exist=False)
@@ -101,10 +102,12 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
     collection = f"{name}_g{number:06d}"
     vectors = _embed(chunks, dense_chars, report, progress) if dense else None
     t1 = time.perf_counter()
-    create_collection(client, collection, DIM if dense else None)
+    exact = not wants_ann(len(chunks))  # the embedded store's rule: small KBs are searched exactly
+    create_collection(client, collection, DIM if dense else None, exact=exact)
     _insert(client, collection, chunks, 0, vectors, progress)
     meta = {"format": FORMAT, "chunks": len(chunks), "next_pk": len(chunks),
             "dense": {"model": MODEL, "dim": DIM, "dense_chars": dense_chars} if dense else None,
+            "dense_index": ("FLAT" if exact else "HNSW") if dense else None,
             "sources": sorted(set(sources)), "languages": sorted({c.language for c in chunks}),
             "median_rows": _median_rows(chunks, 0)}
     write_meta(client, collection, meta)
