@@ -32,15 +32,20 @@ def _ids(hits: list) -> list[str]:  # type: ignore[type-arg]
     return [h.chunk.chunk_id for h in hits]
 
 
-@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
-def test_same_results_as_the_embedded_store(milvus_kb: str, built_kb: Path, mode: str) -> None:
-    mv, emb = KnowledgeBase(milvus_kb), KnowledgeBase(built_kb)
+def assert_same_results(uri: str, built_kb: Path, mode: str) -> None:
+    """The Milvus KB at ``uri`` ranks :data:`QUERIES` like the embedded store, margins included."""
+    mv, emb = KnowledgeBase(uri), KnowledgeBase(built_kb)
     assert type(mv).__name__ == "MilvusKB"
     for q in QUERIES:
         a, e = mv.search(q, k=5, mode=mode), emb.search(q, k=5, mode=mode)
         assert _ids(a) == _ids(e), (q, _ids(a), _ids(e))
         if mode != "bm25":
             assert [round(h.margin or 0, 2) for h in a] == pytest.approx([round(h.margin or 0, 2) for h in e], abs=0.02)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_same_results_as_the_embedded_store(milvus_kb: str, built_kb: Path, mode: str) -> None:
+    assert_same_results(milvus_kb, built_kb, mode)
 
 
 def test_dense_candidates_are_the_exact_nearest(tmp_path: Path) -> None:

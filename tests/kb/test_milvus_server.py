@@ -24,7 +24,7 @@ from medsage.kb import KnowledgeBase
 from medsage.kb.milvus import MilvusKB
 
 from .conftest import FIXTURES
-from .test_milvus import QUERIES, _ids
+from .test_milvus import assert_same_results
 
 pytest.importorskip("pymilvus", reason="pip install 'medsage[milvus]' for the Milvus backend")
 pytest.importorskip("milvus_lite", reason="pip install 'medsage[milvus]' for the Milvus Lite server")
@@ -118,13 +118,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_same_results_as_the_embedded_store(server_kb: str, built_kb: Path, mode: str) -> None:
-    mv, emb = KnowledgeBase(server_kb), KnowledgeBase(built_kb)
-    assert type(mv).__name__ == "MilvusKB"
-    for q in QUERIES:
-        a, e = mv.search(q, k=5, mode=mode), emb.search(q, k=5, mode=mode)
-        assert _ids(a) == _ids(e), (q, _ids(a), _ids(e))
-        if mode != "bm25":
-            assert [round(h.margin or 0, 2) for h in a] == pytest.approx([round(h.margin or 0, 2) for h in e], abs=0.02)
+    assert_same_results(server_kb, built_kb, mode)
 
 
 def test_stats_and_filters(server_kb: str, built_kb: Path) -> None:
