@@ -104,6 +104,76 @@ def build(a: argparse.Namespace) -> None:
     print(json.dumps({k: summary[k] for k in ("records", "by_source", "by_answer")}, ensure_ascii=False))
 
 
+def _question_and_choices(rec: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The stem and options of a likelihood-format record (as ``exam_messages`` wrote them)."""
+    lang = "zh" if rec["language"] == "zh" else "en"
+    body = rec["messages"][1]["content"].split("\n\n", 1)[1]
+    label = f"{PROMPTS[lang]['question']}: "
+    stem = body.rsplit("\n\n", 1)[0]
+    return stem[len(label):] if stem.startswith(label) else stem, dict(rec["meta"]["choices"])
+
+
+def domain_data(a: argparse.Namespace) -> None:
+    """Rewrite a share of the likelihood records into the prompt ``--pipeline domain`` sends.
+
+    The solved examples come from a bank made of the same (publishable, decontaminated)
+    training pool, through the pipeline's own code (``DomainPipeline.examples`` /
+    ``context_block`` / ``_messages``), so the record's prompt is the pipeline's first call
+    for that item; the item itself is excluded from its own examples by the bank's
+    decontamination rule. Retrieval-augmented fine-tuning (Zhang et al., "RAFT: Adapting
+    Language Model to Domain Specific RAG", 2024): train with the context used at inference.
+    """
+    from medsage.models.base import ModelSpec
+    from medsage.models.mock import MockModel
+    from medsage.pipelines.domain import DomainPipeline
+    from medsage.tasks.exams.common import exam_messages
+    from medsage.types import CaseState, GenerateConfig, Message, Sample
+
+    pool = [json.loads(line) for line in Path(a.records).read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bank = out.with_suffix(".bank.jsonl")
+    rows = []
+    for r in pool:
+        q, choices = _question_and_choices(r)
+        rows.append({"question": q, "options": choices, "answer_idx": r["meta"]["answer"], "meta_info": r["source"]})
+    bank.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows), encoding="utf-8")
+    pipe = DomainPipeline(MockModel(ModelSpec("mock", "random")), {"bank": f"medqa_mcmle:{bank}"})
+    rng = random.Random(a.seed)
+    picked = rng.sample(range(len(pool)), min(a.n, len(pool)))  # the whole pool is the bank
+    chosen = set(picked[: round(a.domain_share * len(picked))])
+    written, excluded, shots_n, mismatch = [], 0, collections.Counter(), 0
+    for i in picked:
+        r = pool[i]
+        if i not in chosen:
+            written.append(dict(r, meta=dict(r["meta"], format="likelihood")))
+            continue
+        q, choices = rows[i]["question"], rows[i]["options"]
+        sample = Sample(str(i), q, choices, "", {"language": "zh" if r["language"] == "zh" else "en"})
+        state = CaseState(sample=sample, messages=tuple(exam_messages(sample, "likelihood")),
+                          config=GenerateConfig(max_tokens=1, top_logprobs=20))
+        mismatch += state.messages[1].content != r["messages"][1]["content"]
+        shots, n_ex = pipe.examples(sample)
+        excluded += n_ex
+        shots_n[len(shots)] += 1
+        msgs = pipe._messages(state, sample, pipe.context_block(sample, shots, []), False)
+        if [m.content for m in msgs][1:] == [m.content for m in state.messages][1:] and shots:
+            raise SystemExit(f"record {r['id']}: the pipeline's prompt did not change")
+        new = dict(r, messages=[{"role": m.role, "content": m.content} for m in msgs if isinstance(m, Message)]
+                   + [r["messages"][2]])
+        new["meta"] = dict(r["meta"], format="domain", shots=[s.sample.question[:40] for s in shots])
+        written.append(new)
+    rng.shuffle(written)
+    out.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in written), encoding="utf-8")
+    summary = {"records": len(written), "domain_format": len(chosen), "likelihood_format": len(written) - len(chosen),
+               "bank_items": len(pool), "bank_items_excluded": excluded, "prompt_mismatches": mismatch, "shots_per_record": dict(shots_n),
+               "settings": {"records": a.records, "n": a.n, "domain_share": a.domain_share, "seed": a.seed},
+               "provenance": provenance()}
+    out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(json.dumps({k: summary[k] for k in ("records", "domain_format", "bank_items_excluded", "prompt_mismatches",
+                                              "shots_per_record")}))
+
+
 def speed(a: argparse.Namespace) -> None:
     """Seconds per optimiser step of each LoRA configuration, on one loaded base (the pilot's cost axis)."""
     import time
@@ -204,7 +274,9 @@ def report(a: argparse.Namespace) -> None:
 def main() -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["data", "speed", "hf-copy", "report"])
+    ap.add_argument("step", choices=["data", "domain-data", "speed", "hf-copy", "report"])
+    ap.add_argument("--records", help="domain-data: a likelihood-format training file (the data step's output)")
+    ap.add_argument("--domain-share", type=float, default=0.5, help="domain-data: share rewritten to the domain prompt")
     ap.add_argument("--curated", help="data: output of `medsage data curate-exams`")
     common_flags(ap, "out", "seed", "threads")
     ap.add_argument("--data", help="speed: the training file")
@@ -225,7 +297,7 @@ def main() -> None:
     a = ap.parse_args()
     if not a.out:
         ap.error("--out is required")
-    {"data": build, "speed": speed, "hf-copy": hf_copy, "report": report}[a.step](a)
+    {"data": build, "domain-data": domain_data, "speed": speed, "hf-copy": hf_copy, "report": report}[a.step](a)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,22 @@ def test_dpo_from_sft_adapter_then_export(tiny: Path, tmp_path: Path) -> None:
     assert (tmp_path / "merged" / "config.json").is_file()
 
 
+def test_sft_continues_an_existing_adapter(tiny: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    first = tmp_path / "first"
+    run_sft(_cfg(tiny, _sft_data(tmp_path), first, max_steps=2))
+    before = load_file(str(first / "adapter" / "adapter_model.safetensors"))
+    s = run_sft(_cfg(tiny, _sft_data(tmp_path), tmp_path / "more", init_adapter=str(first / "adapter"),
+                     max_steps=2, lora_r=4))
+    after = load_file(str(tmp_path / "more" / "adapter" / "adapter_model.safetensors"))
+    # The same tensors (the first adapter's rank, not lora_r=4), trained further: B moved from its start.
+    assert sorted(after) == sorted(before) and s["steps"] == 2
+    assert all(after[k].shape == before[k].shape for k in before)
+    assert any(not torch.equal(after[k], before[k]) for k in before if "lora_B" in k)
+
+
 def test_adapter_for_another_base_is_refused(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     run_sft(_cfg(tiny, _sft_data(tmp_path), out, max_steps=1))

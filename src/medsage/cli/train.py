@@ -76,6 +76,8 @@ def train() -> None:
 
 @train.command()
 @_options
+@click.option("--init-adapter", type=click.Path(file_okay=False),
+              help="Continue training this adapter instead of a fresh LoRA.")
 @_dry_run_options
 def sft(config_path: str | None, **flags: Any) -> None:
     """Supervised LoRA fine-tuning on chat-format records."""

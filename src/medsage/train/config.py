@@ -20,7 +20,8 @@ class TrainConfig:
             (dequantised by transformers; needs the ``gguf`` package).
         data: SFT records JSONL (``sft``) or preference pairs JSONL (``dpo``).
         out_dir: Where checkpoints, the adapter, logs and the loss curve go.
-        init_adapter: DPO only: start from this (SFT) adapter instead of a fresh one.
+        init_adapter: Start from this adapter instead of a fresh one (SFT: continue
+            training it; DPO: the SFT adapter to optimise).
         qlora: Load the base in 4 bits (bitsandbytes; GPU only).
         max_steps: Stop after this many optimiser steps (-1: run ``epochs``).
         lora_layers: Adapt only the top N transformer layers (0: all). On CPU this also

@@ -139,7 +139,7 @@ def plan_run(cfg: TrainConfig, *, method: str = "sft", load_model: bool = False)
         "base_model": {"name": cfg.base_model, "path": str(path) if path else None, "kind": kind, "model": how},
         "qlora": {"requested": cfg.qlora, **q, "note": QLORA_MISSING if cfg.qlora and not q["available"] else None},
     }
-    if method == "dpo" and cfg.init_adapter:
+    if cfg.init_adapter:
         found = (Path(cfg.init_adapter) / "adapter_config.json").is_file()
         plan["lora"] = {"from_adapter": cfg.init_adapter, "found": found}  # the run does not call _lora
         problems += [] if found else [f"init_adapter {cfg.init_adapter}: no adapter_config.json"]

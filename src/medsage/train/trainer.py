@@ -142,6 +142,9 @@ def _finish(trainer: Any, cfg: TrainConfig, method: str, n: int, t0: float, torc
 def run_sft(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str, Any]:
     """LoRA/QLoRA supervised fine-tuning on a records file; returns the run summary.
 
+    With ``init_adapter`` the given adapter is trained further (its rank, layers and
+    modules; the LoRA options are then ignored) instead of a fresh one.
+
     ``progress`` gets the stages ``load model``, ``steps`` (optimiser steps), ``eval`` and ``save``.
     """
     rows = sft_rows(cfg.data)  # validate before anything heavy
@@ -155,9 +158,16 @@ def run_sft(cfg: TrainConfig, progress: StageCallback | None = None) -> dict[str
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model)
+    peft_config = None
+    if cfg.init_adapter:  # continue training an existing adapter (e.g. on a new prompt format)
+        from medsage.train.adapter import load_adapter
+
+        model = load_adapter(model, cfg.init_adapter, trainable=True)
+    else:
+        peft_config = _lora(cfg, model)
     args = SFTConfig(**_common_args(cfg, torch), completion_only_loss=True, packing=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tok, peft_config=_lora(cfg, model), callbacks=_callbacks(progress))
+                         processing_class=tok, peft_config=peft_config, callbacks=_callbacks(progress))
     trainer.train(resume_from_checkpoint=_resume_arg(cfg))
     (progress or _quiet)("save", 0, 1)
     return _finish(trainer, cfg, "sft", len(rows), t0, torch)
