@@ -16,7 +16,7 @@ def _progress() -> Any:
     """Rate and ETA of each build stage (a bar on a terminal, a line every ~10 s or 5% otherwise)."""
     from medsage.progress import StageProgress
 
-    return StageProgress("kb", unit="chunks")
+    return StageProgress("kb", unit="chunks", units={"embed words": "words"})
 
 
 def _report(report: Any, as_json: bool, kb_dir: Path | str) -> None:
@@ -55,13 +55,21 @@ def kb() -> None:
               help="Characters of each chunk (title + section + text) that are embedded.")
 @click.option("--ann", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Embedded store: write an HNSW index (auto: from 50,000 chunks; smaller KBs are searched exactly).")
+@click.option("--embedder", type=click.Choice(["e5", "static"]), default="e5", show_default=True,
+              help="e5: embed each chunk. static: embed each distinct word once and pool the word "
+                   "vectors (much faster to build; folder KBs only). Searches use the KB's own.")
+@click.option("--remove-pc", is_flag=True,
+              help="With --embedder static: remove the corpus's first principal component (SIF).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build(out: str, sources: tuple[str, ...], no_dense: bool, dense_chars: int, ann: str, as_json: bool) -> None:
+def build(out: str, sources: tuple[str, ...], no_dense: bool, dense_chars: int, ann: str, embedder: str,
+          remove_pc: bool, as_json: bool) -> None:
     """Build a knowledge base in OUT from SOURCES (replaces a KB already there)."""
     from medsage.kb.backend import is_milvus_uri
     from medsage.kb.build import build as do_build
 
     kwargs: dict[str, Any] = {} if is_milvus_uri(out) else {"ann": ann}
+    if embedder != "e5" or remove_pc:
+        kwargs.update(embedder=embedder, remove_pc=remove_pc)
     with _progress() as progress:
         report = do_build(out, list(sources), dense=not no_dense, dense_chars=dense_chars, progress=progress,
                           **kwargs)

@@ -148,6 +148,8 @@ def dense_ranking(backend: Backend, qvec: Any, depth: int, filters: Filters,
                   by: str = "margin") -> list[tuple[int, float, float]]:
     """The ``depth`` best (row, cosine, margin) triples over all languages, by margin or cosine."""
     found: list[tuple[int, float, float]] = []
+    if not _has_signal(qvec):
+        return found
     for lang in backend.languages():
         if filters.languages and lang not in filters.languages:
             continue
@@ -170,6 +172,10 @@ def fused_search(backend: Backend, text: str, k: int, mode: str, filters: Filter
     is the better of the two phrasings' (its cosine, or its margin in hybrid mode, for
     the original and for the English query), so each chunk is judged by the question
     as asked in its own language while the lists keep their usual shape.
+
+    Queries are embedded by the backend's ``embed_query`` where it has one (a KB built
+    with static word vectors), else by e5. A zero query vector (a query of stop words only,
+    under static vectors) carries no dense signal: dense mode finds nothing, hybrid is BM25.
     """
     if mode == "hybrid" and not backend.has_dense:
         mode = "bm25"
@@ -179,7 +185,7 @@ def fused_search(backend: Backend, text: str, k: int, mode: str, filters: Filter
         ranked = backend.sparse_candidates(sparse_text, k, filters)
         chunks = backend.chunks_of([i for i, _ in ranked])
         return [Hit(c, s, r, bm25=s) for r, (c, (_, s)) in enumerate(zip(chunks, ranked, strict=True), 1)]
-    from medsage.embed import embed_query
+    embed_query = getattr(backend, "embed_query", None) or _e5_query  # a static KB has its own
 
     qvec = embed_query(text[:MAX_DENSE_QUERY_CHARS])
     qvec_en = embed_query(english.dense[:MAX_DENSE_QUERY_CHARS]) if english and en_filters else None
@@ -233,7 +239,7 @@ def _english_only(filters: Filters) -> Filters | None:
 def backend_cosines(backend: Backend, qvec: Any, rows: list[int]) -> dict[int, tuple[int, float, float]]:
     """(row, cosine, margin) of specific rows, where the backend can say (else none)."""
     fn = getattr(backend, "cosines", None)
-    if fn is None:
+    if fn is None or not _has_signal(qvec):
         return {}
     out: dict[int, tuple[int, float, float]] = {}
     chunks = backend.chunks_of(rows)
@@ -244,3 +250,17 @@ def backend_cosines(backend: Backend, qvec: Any, rows: list[int]) -> dict[int, t
             medians[lang] = backend.language_median(qvec, lang)
         out[row] = (row, float(cos), float(cos) - medians[lang])
     return out
+
+
+def _e5_query(text: str) -> Any:
+    """``text`` embedded as a query by e5 (stores without their own ``embed_query``)."""
+    from medsage.embed import embed_query
+
+    return embed_query(text)
+
+
+def _has_signal(qvec: Any) -> bool:
+    """Whether a query vector says anything (the zero vector of a text without tokens does not)."""
+    import numpy as np
+
+    return bool(np.any(np.asarray(qvec)))

@@ -4,6 +4,8 @@ Every operation writes a complete new generation (chunks, BM25 index, embeddings
 and above :data:`medsage.kb.ann.ANN_MIN_CHUNKS` chunks an HNSW index per language)
 and publishes it through the manifest (see :mod:`medsage.kb.store`). Embeddings of
 chunks that did not change are reused, so ``add`` and ``remove`` only embed new text.
+A KB built with ``embedder="static"`` (:mod:`medsage.kb.static`) keeps it through ``add``
+and ``remove``: the word table is rebuilt, and only words never embedded before are.
 
 A Milvus URI as the target (see :mod:`medsage.kb.backend`) sends the same operations
 to :mod:`medsage.kb.milvus`.
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medsage.errors import DataError
+from medsage.errors import DataError, SpecError
 from medsage.kb import store
 from medsage.kb.backend import is_milvus_uri
 from medsage.kb.ingest import DENSE_CHARS, LEGACY_DENSE_CHARS, dense_text, ingest, read_sources
@@ -47,17 +49,24 @@ class IndexSettings:
         dense: Write embeddings (and so dense and hybrid search).
         dense_chars: Characters of each chunk that are embedded.
         ann: ``auto``, ``on`` or ``off``: whether HNSW indexes are written (auto: for large KBs).
+        embedder: ``e5`` (each chunk embedded) or ``static`` (word vectors, :mod:`medsage.kb.static`).
+        remove_pc: With ``static``: remove the corpus's first principal component.
     """
 
     dense: bool = True
     dense_chars: int = DENSE_CHARS
     ann: str = "auto"
+    embedder: str = "e5"
+    remove_pc: bool = False
 
     @classmethod
     def of(cls, manifest: dict) -> IndexSettings:
         """The settings an existing KB was built with (ANN stays on once built)."""
+        from medsage.kb.static import embedder_of
+
         dense_info = manifest.get("dense") or {}
-        return cls(bool(dense_info), int(dense_info.get("dense_chars", LEGACY_DENSE_CHARS)), _ann_setting(manifest))
+        return cls(bool(dense_info), int(dense_info.get("dense_chars", LEGACY_DENSE_CHARS)), _ann_setting(manifest),
+                   embedder_of(manifest), bool((dense_info.get("static") or {}).get("remove_pc")))
 
 
 def write_kb(
@@ -103,15 +112,33 @@ def write_kb(
 
 def _write_dense(gen: Path, chunks: list[Chunk], report: BuildReport, settings: IndexSettings,
                  reuse: tuple[list[Chunk], np.ndarray | None] | None, progress: Progress | None) -> dict:
-    """Embed the chunks (reusing unchanged ones' vectors), write the matrix and ANN indexes.
+    """Embed the chunks, write the matrix and ANN indexes.
 
     Returns:
         The manifest's ``dense`` and ``ann`` entries.
     """
-    from medsage.embed import DIM, MODEL, embed_texts
     from medsage.kb.dense import DenseIndex
+    from medsage.kb.static import NAME
 
     t1 = time.perf_counter()
+    if settings.embedder == NAME:
+        matrix, dense_info = _static_matrix(gen, chunks, report, settings, progress)
+    else:
+        matrix, dense_info = _e5_matrix(chunks, report, settings, reuse, progress)
+    DenseIndex(matrix).save(gen / "dense.npy")
+    info: dict = {"dense": dense_info}
+    report.seconds["dense"] = round(time.perf_counter() - t1, 3)
+    info["ann"] = _write_ann(gen, chunks, matrix, settings.ann, progress)
+    if info["ann"]:
+        report.seconds["ann"] = round(time.perf_counter() - t1 - report.seconds["dense"], 3)
+    return info
+
+
+def _e5_matrix(chunks: list[Chunk], report: BuildReport, settings: IndexSettings,
+               reuse: tuple[list[Chunk], np.ndarray | None] | None, progress: Progress | None) -> tuple[np.ndarray, dict]:
+    """e5 embeddings of the chunks (unchanged ones keep theirs) and the manifest's ``dense``."""
+    from medsage.embed import DIM, MODEL, embed_texts
+
     matrix = np.zeros((len(chunks), DIM), dtype=np.float16)  # as stored; half the memory of float32
     old_vec: dict[str, tuple[Chunk, np.ndarray]] = {}
     if reuse is not None and reuse[1] is not None:
@@ -128,13 +155,22 @@ def _write_dense(gen: Path, chunks: list[Chunk], report: BuildReport, settings: 
         texts = [dense_text(chunks[i], settings.dense_chars) for i in todo]
         step = (lambda n: progress("embed", n, len(todo))) if progress else None
         matrix[todo], report.embedded = embed_texts(texts, progress=step)
-    DenseIndex(matrix).save(gen / "dense.npy")
-    info: dict = {"dense": {"model": MODEL, "dim": DIM, "dense_chars": settings.dense_chars}}
-    report.seconds["dense"] = round(time.perf_counter() - t1, 3)
-    info["ann"] = _write_ann(gen, chunks, matrix, settings.ann, progress)
-    if info["ann"]:
-        report.seconds["ann"] = round(time.perf_counter() - t1 - report.seconds["dense"], 3)
-    return info
+    return matrix, {"model": MODEL, "dim": DIM, "dense_chars": settings.dense_chars}
+
+
+def _static_matrix(gen: Path, chunks: list[Chunk], report: BuildReport, settings: IndexSettings,
+                   progress: Progress | None) -> tuple[np.ndarray, dict]:
+    """Static vectors of every chunk (the word table is rebuilt, its words come from the cache).
+
+    ``report.embedded`` counts *words* embedded.
+    """
+    from medsage.embed import DIM
+    from medsage.kb.static import NAME, model_name, write_static
+
+    texts = [dense_text(c, settings.dense_chars) for c in chunks]
+    vectors, report.embedded, table = write_static(gen, texts, remove_pc=settings.remove_pc, progress=progress)
+    return vectors.astype(np.float16), {"model": model_name(), "dim": DIM, "dense_chars": settings.dense_chars,
+                                        "embedder": NAME, "static": table}
 
 
 def _write_ann(gen: Path, chunks: list[Chunk], matrix: np.ndarray, ann: str,
@@ -150,7 +186,7 @@ def _write_ann(gen: Path, chunks: list[Chunk], matrix: np.ndarray, ann: str,
     return {"library": "usearch", "metric": "cos", "connectivity": CONNECTIVITY, "rows": counts}
 
 
-def build(
+def build(  # noqa: PLR0913 - keyword-only index options, each passed by name
     out_dir: Path | str,
     sources: list[str],
     *,
@@ -159,15 +195,29 @@ def build(
     max_chars: dict[str, int] | None = None,
     progress: Progress | None = None,
     ann: str = "auto",
+    embedder: str = "e5",
+    remove_pc: bool = False,
 ) -> BuildReport:
     """Build a knowledge base at ``out_dir`` from ``sources`` (replacing one already there).
 
-    ``out_dir`` may be a Milvus URI (see :mod:`medsage.kb.backend`).
+    ``out_dir`` may be a Milvus URI (see :mod:`medsage.kb.backend`). ``embedder`` ``static``
+    (folder KBs only) embeds words instead of chunks (:mod:`medsage.kb.static`);
+    ``remove_pc`` is its principal-component option.
 
     Raises:
         DataError: if ``out_dir`` holds other files, or no source yielded any text.
+        SpecError: for an unknown ``embedder``, or ``static`` with a Milvus URI.
     """
+    from medsage.kb.static import EMBEDDERS, NAME
+
+    if embedder not in EMBEDDERS:
+        raise SpecError(f"unknown embedder '{embedder}' (known: {', '.join(EMBEDDERS)})")
+    if remove_pc and embedder != NAME:
+        raise SpecError("--remove-pc is an option of --embedder static")
     if is_milvus_uri(out_dir):
+        if embedder == NAME:
+            raise SpecError("--embedder static is for folder knowledge bases only; a Milvus store "
+                            "embeds chunks with e5 (drop --embedder, or build into a folder)")
         from medsage.kb.milvus_build import build as milvus_build
 
         return milvus_build(str(out_dir), sources, dense=dense, dense_chars=dense_chars,
@@ -180,7 +230,7 @@ def build(
     t0 = time.perf_counter()
     report, chunks = read_sources(list(sources), max_chars)
     report.added = len(chunks)
-    write_kb(out_dir, chunks, report, IndexSettings(dense, dense_chars, ann), sources=sources,
+    write_kb(out_dir, chunks, report, IndexSettings(dense, dense_chars, ann, embedder, remove_pc), sources=sources,
              progress=progress)
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
     return report

@@ -118,6 +118,23 @@ class KnowledgeBase:
         return DenseIndex.load(self.gen / "dense.npy")
 
     @cached_property
+    def static_table(self) -> Any:
+        """The word table of a KB built with ``--embedder static`` (None otherwise), loaded on first use."""
+        from medsage.kb.static import NAME, StaticTable, embedder_of
+
+        return StaticTable.load(self.gen) if self.has_dense and embedder_of(self.manifest) == NAME else None
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """``text`` as a query vector of this KB's embedder (e5, or its static word table)."""
+        table = self.static_table
+        if table is not None:
+            vec: np.ndarray = table.embed([text])[0]
+            return vec
+        from medsage.embed import embed_query
+
+        return embed_query(text)
+
+    @cached_property
     def ann(self) -> Any:
         """The per-language HNSW indexes, or None when this KB is searched exactly."""
         if not self.has_dense or not self.manifest.get("ann"):

@@ -48,17 +48,26 @@ def _stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
 
-def tokenize(text: str) -> list[str]:
-    """Index tokens of ``text``: stemmed English words and segmented Chinese words."""
+def token_pairs(text: str) -> list[tuple[str, str]]:
+    """``(token, surface)`` for each index token of ``text``, in order.
+
+    The surface is the word the token came from: the lower-cased English word before
+    stemming (``"asthmatic"`` for the token ``"asthmat"``), the Chinese word itself.
+    """
     stop = _stopwords_en()
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for run in _RUNS.findall(text):
         if _CJK.match(run[0]):
             for word in _jieba().lcut_for_search(run):
                 if word not in _ZH_STOP:
-                    out.append(word)
+                    out.append((word, word))
         else:
             low = run.lower().strip("-'")
             if low and low not in stop and len(low) < 40:
-                out.append(_stem(low))
+                out.append((_stem(low), low))
     return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Index tokens of ``text``: stemmed English words and segmented Chinese words."""
+    return [token for token, _ in token_pairs(text)]
