@@ -57,7 +57,9 @@ def kb() -> None:
               help="Embedded store: write an HNSW index (auto: from 50,000 chunks; smaller KBs are searched exactly).")
 @click.option("--embedder", type=click.Choice(["e5", "static"]), default="e5", show_default=True,
               help="e5: embed each chunk. static: embed each distinct word once and pool the word "
-                   "vectors (much faster to build; folder KBs only). Searches use the KB's own.")
+                   "vectors (faster to build; folder KBs only; lower recall on paraphrased and "
+                   "cross-lingual questions, and its margins do not fit the rag coverage gate: "
+                   "benchmarks/kb/README.md §6). Searches use the KB's own.")
 @click.option("--remove-pc", is_flag=True,
               help="With --embedder static: remove the corpus's first principal component (SIF).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
