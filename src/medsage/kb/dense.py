@@ -8,6 +8,7 @@ stored L2-normalised as float16 on disk, held as float32 in memory once loaded
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,25 @@ class DenseIndex:
     def load(cls, path: Path) -> DenseIndex:
         """Load ``path`` memory-mapped."""
         return cls(np.load(path, mmap_mode="r"))
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors at ``rows`` (in that order) as float32, read from the file, not the map.
+
+        A store searched through its ANN index needs a few scattered rows per query.
+        Gathering them through the memory map makes the kernel map the pages around each
+        row too, and a million-row store ended up with 715 of its 768 MB resident; reading
+        the rows with ``pread`` keeps them out of the process.
+        """
+        m = self.matrix
+        if not isinstance(m, np.memmap) or not m.filename:
+            return np.asarray(m[rows], dtype=np.float32)
+        width = m.shape[1] * m.dtype.itemsize
+        out = np.empty((len(rows), m.shape[1]), dtype=m.dtype)
+        with open(m.filename, "rb", buffering=0) as fh:
+            fd = fh.fileno()
+            for j, r in enumerate(rows):
+                out[j] = np.frombuffer(os.pread(fd, width, m.offset + int(r) * width), dtype=m.dtype)
+        return out.astype(np.float32)
 
     def scores(self, query_vec: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Cosine similarity of ``query_vec`` with all rows (or ``rows``)."""
