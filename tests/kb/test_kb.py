@@ -139,3 +139,19 @@ def test_cli_build_stats_search_json(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "does not exist" in res.output
     res = runner.invoke(cli, ["kb", "search", "", "--kb", str(out)])
     assert res.exit_code == 2 and "empty query" in res.output
+
+
+def test_dense_read_rows_matches_the_map(tmp_path: Path) -> None:
+    import numpy as np
+
+    from medsage.kb.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    m = rng.standard_normal((500, 16)).astype(np.float16)
+    DenseIndex(m).save(tmp_path / "dense.npy")
+    loaded = DenseIndex.load(tmp_path / "dense.npy")
+    rows = np.array([499, 3, 250, 3, 0])
+    got = loaded.read_rows(rows)
+    assert got.dtype == np.float32 and got.shape == (5, 16)
+    assert np.array_equal(got, m[rows].astype(np.float32))
+    assert np.array_equal(DenseIndex(m).read_rows(rows), got)  # in-memory matrices too
