@@ -164,3 +164,21 @@ def test_milvus_and_bad_options_are_refused(tmp_path: Path) -> None:
         build(tmp_path / "x", source, remove_pc=True)
     res = CliRunner().invoke(cli, ["kb", "build", "--out", str(tmp_path / "kb.db"), "--embedder", "static", *source])
     assert res.exit_code == 2 and "folder knowledge bases only" in res.output
+
+
+def test_damaged_word_table_is_one_clear_error(static_kb: tuple[Path, BuildReport], tmp_path: Path) -> None:
+    from medsage.errors import DataError
+
+    copy = tmp_path / "kb"
+    shutil.copytree(static_kb[0], copy)
+    vocab = next(copy.rglob(VOCAB_FILE))
+    vocab.write_text("{not json", encoding="utf-8")
+    # The store's own check names the damaged file before any search runs.
+    with pytest.raises(DataError, match=f"{VOCAB_FILE} is missing or truncated; rebuild it"):
+        KnowledgeBase(str(copy)).search("blood pressure", k=3, mode="hybrid")
+    # The table's loader refuses what the store's size check cannot see: unreadable or foreign files.
+    with pytest.raises(DataError, match="unreadable static word table"):
+        StaticTable.load(vocab.parent)
+    vocab.write_text(json.dumps({"format": "something-else/9", "tokens": []}), encoding="utf-8")
+    with pytest.raises(DataError, match="static word table of unknown format"):
+        StaticTable.load(vocab.parent)

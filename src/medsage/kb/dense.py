@@ -47,7 +47,7 @@ class DenseIndex:
 
         A store searched through its ANN index needs a few scattered rows per query.
         Gathering them through the memory map makes the kernel map the pages around each
-        row too, and a million-row store ended up with 715 of its 768 MB resident; reading
+        row too, and a million-row store ended up with most of its vectors resident; reading
         the rows with ``pread`` keeps them out of the process.
         """
         m = self.matrix
