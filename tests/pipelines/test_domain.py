@@ -245,3 +245,23 @@ async def test_a_knowledge_base_is_not_used_unless_evidence_is_on(built_kb: Path
     out = (await pipe.run(state)).output
     assert "<evidence>" not in model.calls[0][-1].content
     assert out is not None and out.extras["evidence_sentences"] == 0
+
+
+def test_agree_stop_ends_after_two_views_only_when_they_agree_on_content() -> None:
+    import asyncio
+
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    sure = SureReader("HCV")  # the same option wins wherever it is shown
+    out = asyncio.run(get_pipeline("domain", sure, {"bank": [MCMLE], "shots": 1, "early_stop": "agree"})
+                      .run(state)).output
+    assert out is not None and out.text == "C" and len(sure.calls) == out.extras["calls"] == 2
+    biased = BiasedReader("HCV")  # views 1 and 2 follow the letter A, i.e. different options
+    out = asyncio.run(get_pipeline("domain", biased, {"bank": [MCMLE], "shots": 1, "early_stop": "agree"})
+                      .run(state)).output
+    assert out is not None and out.text == "C" and out.extras["calls"] > 2
+
+
+def test_unknown_early_stop_rule_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="early_stop"):
+        get_pipeline("domain", BiasedReader("x"), {"bank": [MCMLE], "early_stop": "sometimes"})

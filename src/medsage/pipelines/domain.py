@@ -16,9 +16,14 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
   letter-position bias (Zheng et al., "Large Language Models Are Not Robust Multiple
   Choice Selectors", ICLR 2024, §4 — permutation-based debiasing). The rotated prompts
   share the examples, evidence and stem, so llama.cpp reuses their KV cache. Rotations stop
-  early when the remaining ones cannot change the answer (``early_stop``, on: the leading
+  early when the remaining ones cannot change the answer (``early_stop=exact``: the leading
   option's summed probability leads the runner-up by more than the number of rotations left,
   each of which adds at most 1 to any option), so the answer is exactly that of all rotations.
+  ``early_stop=agree`` also stops after two or more views that all rank the same original
+  option first although it was shown at different letters — the answer is then taken to be
+  about content, not position (the stopping idea of Adaptive-Consistency, Aggarwal et al.,
+  EMNLP 2023, "Let's Sample Step by Step": stop drawing once the votes agree). It can
+  differ from all rotations; it was chosen on development items only (benchmarks/lift/README.md).
 
 In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
 ``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
@@ -59,9 +64,9 @@ LABELS = {
            "examples": "Solved questions from a question bank that resemble this one:",
            "example": "Example", "answer": "Answer"},
 }
-FLOOR = -30.0
+FLOOR = -30.0  # log-probability given to a letter missing from the top-k alternatives
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
-DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": True}  # log-probability given to a letter missing from the top-k alternatives
+DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact"}
 
 
 def _flag(value: Any) -> bool:
@@ -84,7 +89,8 @@ class DomainPipeline(Pipeline):
         options: ``bank`` (file or list), ``shots`` (3), ``shot_chars`` (160: longer example
             stems are cut in the middle), ``kb`` (folder), ``evidence_k`` (3),
             ``evidence_chars`` (240), ``permute`` (rotations in likelihood mode, 1 = off),
-            ``early_stop`` (on: skip rotations that cannot change the answer),
+            ``early_stop`` (``exact`` or ``on``: skip rotations that cannot change the answer;
+            ``agree``: also stop once two or more views agree; ``off``),
             ``slots`` (items answered at once).
 
     Raises:
@@ -107,7 +113,7 @@ class DomainPipeline(Pipeline):
         self.permute = len(LETTERS) if str(permute) == "all" else int(permute)
         self.use_evidence = _flag(self.options.get("evidence", DEFAULTS["evidence"]))
         self.shot_chars = int(self.options.get("shot_chars", 160))
-        self.early_stop = _flag(self.options.get("early_stop", DEFAULTS["early_stop"]))
+        self.early_stop = _stop_rule(self.options.get("early_stop", DEFAULTS["early_stop"]))
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
                 and 1 <= self.permute <= len(LETTERS)):
             raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10")
@@ -210,7 +216,7 @@ class DomainPipeline(Pipeline):
                 view = rotate(sample, r) if r else sample
                 msgs = self._messages(state, view, block, bool(evidence))
                 outputs.append((view, await self.model.generate(msgs, state.config)))
-                if self.early_stop and decided(sample, outputs, rotations - r - 1):
+                if self.early_stop and decided(sample, outputs, rotations - r - 1, self.early_stop):
                     break
         usage = sum((o.usage for _, o in outputs), Usage())
         first = outputs[0][1]
@@ -258,14 +264,36 @@ def average_option_probs(sample: Sample, outputs: list[tuple[Sample, ModelOutput
     return {k: v / len(outputs) for k, v in total.items()}
 
 
-def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining: int) -> bool:
-    """Whether ``remaining`` more rotations can no longer change the averaged answer.
+def _stop_rule(value: Any) -> str:
+    """``exact``, ``agree`` or ``""`` (off) from an ``early_stop`` option value."""
+    text = str(value).strip().lower()
+    if text in ("agree", "exact"):
+        return text
+    if text in ("1", "true", "yes", "on"):
+        return "exact"
+    if text in ("0", "false", "no", "off", ""):
+        return ""
+    raise SpecError(f"domain option early_stop={value!r}: use exact (on), agree or off")
 
-    Each view adds a probability vector summing to 1, so it raises an option's total by at
-    most 1: a lead over the runner-up larger than ``remaining`` is final.
+
+def view_leader(sample: Sample, view: Sample, out: ModelOutput) -> str:
+    """The original option that ``view``'s letter probabilities rank first."""
+    probs = average_option_probs(sample, [(view, out)])
+    return max(probs, key=lambda k: probs[k])
+
+
+def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining: int, rule: str = "exact") -> bool:
+    """Whether to ask no more rotations.
+
+    ``exact``: ``remaining`` more rotations can no longer change the averaged answer — each
+    view adds a probability vector summing to 1, so it raises an option's total by at most
+    1, and a lead over the runner-up larger than ``remaining`` is final. ``agree``: that, or
+    two or more views rank the same original option first.
     """
     if remaining <= 0 or any(o.error for _, o in outputs):
         return False
+    if rule == "agree" and len(outputs) >= 2 and len({view_leader(sample, v, o) for v, o in outputs}) == 1:
+        return True
     totals = sorted((p * len(outputs) for p in average_option_probs(sample, outputs).values()), reverse=True)
     return len(totals) > 1 and totals[0] - totals[1] > remaining
 
