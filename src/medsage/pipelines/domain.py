@@ -24,6 +24,10 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
   about content, not position (the stopping idea of Adaptive-Consistency, Aggarwal et al.,
   EMNLP 2023, "Let's Sample Step by Step": stop drawing once the votes agree). It can
   differ from all rotations; it was chosen on development items only (benchmarks/lift/README.md).
+* **Letter prior** (``prior=K``): PriDe (Zheng et al., ICLR 2024, §5) — the model's prior over
+  the answer letters is estimated once on ``K`` bank items asked in every rotation
+  (:mod:`medsage.pipelines.prior`), and every view's letter probabilities are divided by it,
+  so fewer rotations (``permute``) are needed per item.
 
 In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
 ``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
@@ -51,8 +55,9 @@ from medsage.pipeline import Pipeline
 from medsage.pipelines.bank import QuestionBank, Shot
 from medsage.pipelines.citations import split_sentences
 from medsage.pipelines.evidence import RULES, defuse
+from medsage.pipelines.prior import debias, estimate, prior_items
 from medsage.safety.carry import carry
-from medsage.tasks.exams.common import LETTERS, PROMPTS
+from medsage.tasks.exams.common import LETTERS, PROMPTS, exam_messages
 from medsage.types import CaseState, Message, ModelOutput, Sample, Usage
 
 log = logging.getLogger(__name__)
@@ -66,7 +71,7 @@ LABELS = {
 }
 FLOOR = -30.0  # log-probability given to a letter missing from the top-k alternatives
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
-DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact"}
+DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact", "prior": 0}
 
 
 def _flag(value: Any) -> bool:
@@ -90,7 +95,8 @@ class DomainPipeline(Pipeline):
             stems are cut in the middle), ``kb`` (folder), ``evidence_k`` (3),
             ``evidence_chars`` (240), ``permute`` (rotations in likelihood mode, 1 = off),
             ``early_stop`` (``exact`` or ``on``: skip rotations that cannot change the answer;
-            ``agree``: also stop once two or more views agree; ``off``),
+            ``agree``: also stop once two or more views agree; ``off``), ``prior`` (bank
+            items the letter prior is estimated on, 0 = off),
             ``slots`` (items answered at once).
 
     Raises:
@@ -114,10 +120,14 @@ class DomainPipeline(Pipeline):
         self.use_evidence = _flag(self.options.get("evidence", DEFAULTS["evidence"]))
         self.shot_chars = int(self.options.get("shot_chars", 160))
         self.early_stop = _stop_rule(self.options.get("early_stop", DEFAULTS["early_stop"]))
+        self.prior_k = int(self.options.get("prior", DEFAULTS["prior"]))
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
-                and 1 <= self.permute <= len(LETTERS)):
-            raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10")
-        self.bank = QuestionBank(banks) if banks and self.shots else None
+                and 1 <= self.permute <= len(LETTERS) and 0 <= self.prior_k <= 200):
+            raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10, "
+                            "prior 0-200")
+        if self.prior_k and not banks:
+            raise SpecError("the domain option prior=K estimates the letter prior on bank items: give -P bank=FILE")
+        self.bank = QuestionBank(banks) if banks and (self.shots or self.prior_k) else None
         self.kb = KnowledgeBase(str(kb)) if kb and self.evidence_chars and self.use_evidence else None
         if kb and self.kb is None:
             where = Path(str(kb)).expanduser()
@@ -130,13 +140,15 @@ class DomainPipeline(Pipeline):
                         "development set, where it did not lift); -P evidence=on uses it", kb)
         inner = getattr(model, "model", model)
         self._slots = asyncio.Semaphore(int(self.options.get("slots", getattr(inner, "parallel", 1))))
+        self._priors: dict[tuple[str, int], tuple[list[float] | None, int]] = {}
+        self._prior_lock = asyncio.Lock()
         self.supports_logprobs = model.supports_logprobs
 
     # -- context -------------------------------------------------------------------------
 
     def examples(self, sample: Sample) -> tuple[list[Shot], int]:
         """Solved bank items for ``sample`` and the number excluded as overlapping it."""
-        if self.bank is None or not sample.choices:
+        if self.bank is None or not self.shots or not sample.choices:
             return [], 0
         return self.bank.nearest(sample, self.shots)
 
@@ -210,22 +222,26 @@ class DomainPipeline(Pipeline):
                  "evidence": [t for t, _ in evidence], "permute": self.permute}
         likelihood = bool(state.config.top_logprobs) and self.supports_logprobs and bool(sample.choices)
         rotations = min(self.permute, len(sample.choices)) if likelihood else 1
+        prior, prior_used = (await self.letter_prior(sample, state)) if likelihood and self.prior_k else (None, 0)
         outputs: list[tuple[Sample, ModelOutput]] = []
         async with self._slots:
             for r in range(rotations):
                 view = rotate(sample, r) if r else sample
                 msgs = self._messages(state, view, block, bool(evidence))
                 outputs.append((view, await self.model.generate(msgs, state.config)))
-                if self.early_stop and decided(sample, outputs, rotations - r - 1, self.early_stop):
+                if self.early_stop and decided(sample, outputs, rotations - r - 1, self.early_stop, prior):
                     break
         usage = sum((o.usage for _, o in outputs), Usage())
         first = outputs[0][1]
         extras: dict[str, Any] = dict(first.extras) | {"bank_excluded": excluded, "shots": len(shots),
                                                        "evidence_sentences": len(evidence),
                                                        "calls": len(outputs)}
+        if self.prior_k:
+            extras["prior_items"] = prior_used
+            extras["prior"] = [round(p, 4) for p in prior] if prior else None
         error = next((o.error for _, o in outputs if o.error), None)
         if likelihood and error is None:
-            probs = average_option_probs(sample, outputs)
+            probs = average_option_probs(sample, outputs, prior)
             best = max(probs, key=lambda k: probs[k])
             top = {k: (math.log(p) if p > 0 else FLOOR) for k, p in probs.items()}
             out = ModelOutput(text=best, model=self.name, usage=usage, top_logprobs=top, extras=extras,
@@ -239,6 +255,41 @@ class DomainPipeline(Pipeline):
         return carry(state)  # chat questions: the input's red flags and findings, as `medsage safety check`
 
 
+    async def letter_prior(self, sample: Sample, state: CaseState) -> tuple[list[float] | None, int]:
+        """The letter prior for items of ``sample``'s language and option count, and its item count.
+
+        Estimated once per (language, option count) on ``prior`` bank items; None when the
+        bank has none of that kind or every estimation call failed (then nothing is divided).
+        """
+        key = (sample.language, len(sample.choices))
+        async with self._prior_lock:
+            if key not in self._priors:
+                bank = self.bank.items if self.bank is not None else []
+                items = prior_items(bank, key[0], key[1], self.prior_k)
+                self._priors[key] = await estimate(items, lambda item: self._all_views(item, state))
+                if self._priors[key][0] is None:
+                    log.warning("domain: no letter prior for %s items with %d options (no bank items or "
+                                "failed calls); their letter probabilities are not divided", *key)
+        return self._priors[key]
+
+    async def _all_views(self, item: Sample, state: CaseState) -> list[list[float]] | None:
+        """``item`` (a blinded bank item) asked in every rotation, as the pipeline asks its items."""
+        shots, _ = self.examples(item)
+        evidence = self.evidence(item)
+        block = self.context_block(item, shots, evidence)
+        base = CaseState(item, tuple(exam_messages(item, "likelihood")), state.config)
+        n = len(item.choices)
+        views: list[list[float]] = []
+        async with self._slots:
+            for r in range(n):
+                view = rotate(item, r) if r else item
+                out = await self.model.generate(self._messages(base, view, block, bool(evidence)), state.config)
+                if out.error:
+                    return None
+                views.append(view_probs(out, n))
+        return views
+
+
 def rotate(sample: Sample, r: int) -> Sample:
     """``sample`` with its option texts shifted ``r`` places (option ``i`` shows text ``i + r``)."""
     letters = list(sample.choices)
@@ -248,19 +299,25 @@ def rotate(sample: Sample, r: int) -> Sample:
                    metadata=dict(sample.metadata, rotation=r, original_letters="".join(letters)))
 
 
-def average_option_probs(sample: Sample, outputs: list[tuple[Sample, ModelOutput]]) -> dict[str, float]:
-    """Each original option's letter probability (renormalised over the options), averaged over views."""
+def view_probs(out: ModelOutput, n: int) -> list[float]:
+    """The probabilities of letters A.. (``n``) in one answer, renormalised over those letters."""
+    logps = letter_logprobs(out.top_logprobs or {}, n)
+    peak = max(logps)
+    exp = [math.exp(lp - peak) for lp in logps]
+    z = sum(exp)
+    return [e / z for e in exp]
+
+
+def average_option_probs(sample: Sample, outputs: list[tuple[Sample, ModelOutput]],
+                         prior: list[float] | None = None) -> dict[str, float]:
+    """Each original option's letter probability, averaged over views (each divided by ``prior``)."""
     letters = list(sample.choices)
     n = len(letters)
     total = dict.fromkeys(letters, 0.0)
     for view, out in outputs:
         r = int(view.metadata.get("rotation", 0)) if view is not sample else 0
-        logps = letter_logprobs(out.top_logprobs or {}, n)
-        peak = max(logps)
-        exp = [math.exp(lp - peak) for lp in logps]
-        z = sum(exp)
-        for i, e in enumerate(exp):  # shown letter i carries original option (i + r) % n
-            total[letters[(i + r) % n]] += e / z
+        for i, p in enumerate(debias(view_probs(out, n), prior)):  # letter i shows option (i + r) % n
+            total[letters[(i + r) % n]] += p
     return {k: v / len(outputs) for k, v in total.items()}
 
 
@@ -282,7 +339,8 @@ def view_leader(sample: Sample, view: Sample, out: ModelOutput) -> str:
     return max(probs, key=lambda k: probs[k])
 
 
-def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining: int, rule: str = "exact") -> bool:
+def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining: int, rule: str = "exact",
+            prior: list[float] | None = None) -> bool:
     """Whether to ask no more rotations.
 
     ``exact``: ``remaining`` more rotations can no longer change the averaged answer — each
@@ -294,7 +352,7 @@ def decided(sample: Sample, outputs: list[tuple[Sample, ModelOutput]], remaining
         return False
     if rule == "agree" and len(outputs) >= 2 and len({view_leader(sample, v, o) for v, o in outputs}) == 1:
         return True
-    totals = sorted((p * len(outputs) for p in average_option_probs(sample, outputs).values()), reverse=True)
+    totals = sorted((p * len(outputs) for p in average_option_probs(sample, outputs, prior).values()), reverse=True)
     return len(totals) > 1 and totals[0] - totals[1] > remaining
 
 
