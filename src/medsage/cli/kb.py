@@ -55,11 +55,12 @@ def kb() -> None:
               help="Characters of each chunk (title + section + text) that are embedded.")
 @click.option("--ann", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Embedded store: write an HNSW index (auto: from 50,000 chunks; smaller KBs are searched exactly).")
-@click.option("--embedder", type=click.Choice(["e5", "static"]), default="e5", show_default=True,
+@click.option("--embedder", type=click.Choice(["e5", "static", "mapped"]), default="e5", show_default=True,
               help="e5: embed each chunk. static: embed each distinct word once and pool the word "
                    "vectors (faster to build; folder KBs only; lower recall on paraphrased and "
-                   "cross-lingual questions, and its margins do not fit the rag coverage gate: "
-                   "benchmarks/kb/README.md §6). Searches use the KB's own.")
+                   "cross-lingual questions, and its margins do not fit the rag coverage gate). "
+                   "mapped: static vectors mapped into e5's space by a map fitted on 1,024 chunks "
+                   "embedded by e5; queries by e5 (folder KBs only). benchmarks/kb/README.md §6.")
 @click.option("--remove-pc", is_flag=True,
               help="With --embedder static: remove the corpus's first principal component (SIF).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")

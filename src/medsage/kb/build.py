@@ -118,10 +118,11 @@ def _write_dense(gen: Path, chunks: list[Chunk], report: BuildReport, settings: 
         The manifest's ``dense`` and ``ann`` entries.
     """
     from medsage.kb.dense import DenseIndex
+    from medsage.kb.mapped import NAME as MAPPED
     from medsage.kb.static import NAME
 
     t1 = time.perf_counter()
-    if settings.embedder == NAME:
+    if settings.embedder in (NAME, MAPPED):
         matrix, dense_info = _static_matrix(gen, chunks, report, settings, progress)
     else:
         matrix, dense_info = _e5_matrix(chunks, report, settings, reuse, progress)
@@ -160,17 +161,24 @@ def _e5_matrix(chunks: list[Chunk], report: BuildReport, settings: IndexSettings
 
 def _static_matrix(gen: Path, chunks: list[Chunk], report: BuildReport, settings: IndexSettings,
                    progress: Progress | None) -> tuple[np.ndarray, dict]:
-    """Static vectors of every chunk (the word table is rebuilt, its words come from the cache).
+    """Static (or mapped static) vectors of every chunk; the word table is rebuilt, its words come from the cache.
 
-    ``report.embedded`` counts *words* embedded.
+    ``report.embedded`` counts *words* (and, mapped, sampled chunks) embedded.
     """
     from medsage.embed import DIM
-    from medsage.kb.static import NAME, model_name, write_static
+    from medsage.kb.mapped import NAME as MAPPED
+    from medsage.kb.mapped import write_mapped
+    from medsage.kb.static import model_name, write_static
 
     texts = [dense_text(c, settings.dense_chars) for c in chunks]
-    vectors, report.embedded, table = write_static(gen, texts, remove_pc=settings.remove_pc, progress=progress)
-    return vectors.astype(np.float16), {"model": model_name(), "dim": DIM, "dense_chars": settings.dense_chars,
-                                        "embedder": NAME, "static": table}
+    if settings.embedder == MAPPED:
+        vectors, report.embedded, table = write_mapped(gen, texts, progress=progress)
+        name = f"{model_name()}, mapped into {DIM}-d e5 space"
+    else:
+        vectors, report.embedded, table = write_static(gen, texts, remove_pc=settings.remove_pc, progress=progress)
+        name = model_name()
+    return vectors.astype(np.float16), {"model": name, "dim": DIM, "dense_chars": settings.dense_chars,
+                                        "embedder": settings.embedder, "static": table}
 
 
 def _write_ann(gen: Path, chunks: list[Chunk], matrix: np.ndarray, ann: str,
@@ -215,8 +223,8 @@ def build(  # noqa: PLR0913 - keyword-only index options, each passed by name
     if remove_pc and embedder != NAME:
         raise SpecError("--remove-pc is an option of --embedder static")
     if is_milvus_uri(out_dir):
-        if embedder == NAME:
-            raise SpecError("--embedder static is for folder knowledge bases only; a Milvus store "
+        if embedder != "e5":
+            raise SpecError(f"--embedder {embedder} is for folder knowledge bases only; a Milvus store "
                             "embeds chunks with e5 (drop --embedder, or build into a folder)")
         from medsage.kb.milvus_build import build as milvus_build
 

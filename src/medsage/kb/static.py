@@ -42,7 +42,7 @@ import numpy as np
 from medsage.kb.text import token_pairs
 
 NAME = "static"
-EMBEDDERS = ("e5", NAME)
+EMBEDDERS = ("e5", NAME, "mapped")  # mapped: medsage.kb.mapped
 FORMAT = "medsage-static/1"
 VOCAB_FILE = "static_vocab.json"
 VECTORS_FILE = "static_vectors.npy"
