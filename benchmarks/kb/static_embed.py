@@ -1,9 +1,10 @@
-"""Build time of a knowledge base with static word vectors (``kb build --embedder static``).
+"""Build time of a knowledge base with static word vectors (``kb build --embedder static|mapped``).
 
     nice -n 19 python benchmarks/kb/static_embed.py --source medquad:../shared/data/knowledge/medquad \
         --kb benchmarks/out/kb_medquad_static --out benchmarks/kb/results_static_build_medquad.json
     nice -n 19 python benchmarks/kb/static_embed.py --source docs:../shared/data/knowledge/medqa_textbooks_zh \
         --kb benchmarks/out/kb_textbooks_static --out benchmarks/kb/results_static_build_textbooks.json
+    python benchmarks/kb/static_embed.py --embedder mapped --source ... --kb ... --out ...   # mapped into e5 space
 
 Builds with the library's own build (:func:`medsage.kb.build`, what ``medsage kb build
 --embedder static`` runs) in this process, and records the wall time, each stage's time
@@ -65,6 +66,8 @@ def main() -> None:
     ap.add_argument("--kb", required=True, help="the KB folder to build (replaced)")
     ap.add_argument("--dense-chars", type=int, default=None, help="characters of each chunk pooled (default: the build's)")
     ap.add_argument("--remove-pc", action="store_true", help="remove the first principal component (SIF)")
+    ap.add_argument("--embedder", choices=("static", "mapped"), default="static",
+                    help="static word vectors, or static vectors mapped into e5's space (medsage.kb.mapped)")
     ap.add_argument("--cache", choices=("fresh", "user"), default="fresh",
                     help="fresh: an empty temporary embedding cache (every word embedded); user: $MEDSAGE_CACHE_DIR")
     a = ap.parse_args()
@@ -80,19 +83,19 @@ def main() -> None:
         load0 = os.getloadavg()
         clock = StageClock()
         t0 = time.perf_counter()
-        report = build(Path(a.kb), list(a.source), dense_chars=chars, embedder="static", remove_pc=a.remove_pc,
+        report = build(Path(a.kb), list(a.source), dense_chars=chars, embedder=a.embedder, remove_pc=a.remove_pc,
                        progress=clock)
         wall = time.perf_counter() - t0
     manifest = KnowledgeBase(a.kb).manifest
     static = manifest["dense"]["static"]
     result = {
-        "sources": a.source, "kb": a.kb, "dense_chars": chars, "remove_pc": a.remove_pc, "cache": a.cache,
+        "sources": a.source, "kb": a.kb, "embedder": a.embedder, "dense_chars": chars, "remove_pc": a.remove_pc, "cache": a.cache,
         "workers": default_workers(),
         "wall_s": round(wall, 1),
         "stage_seconds": report.seconds,
         "progress_stage_seconds": clock.seconds(),
         "documents": report.documents, "chunks": report.chunks,
-        "vocabulary": static["vocab"], "words_embedded": report.embedded,
+        "vocabulary": static["vocab"], "texts_embedded": report.embedded, "map_sample": static.get("map_sample"),
         "peak_rss_mb": _peak_mb(resource.RUSAGE_SELF),
         "peak_rss_mb_workers": _peak_mb(resource.RUSAGE_CHILDREN),
         "index_bytes": sum(manifest["files"].values()),
