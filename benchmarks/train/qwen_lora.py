@@ -163,11 +163,18 @@ def domain_data(a: argparse.Namespace) -> None:
                    + [r["messages"][2]])
         new["meta"] = dict(r["meta"], format="domain", shots=[s.sample.question[:40] for s in shots])
         written.append(new)
+    if a.target == "letter":  # the loss then falls on the answer letter (and the end of turn) only
+        for rec in written:
+            letter = rec["meta"]["answer"]
+            if not rec["messages"][-1]["content"].startswith(letter):
+                raise SystemExit(f"record {rec['id']}: its target does not start with its answer letter {letter}")
+            rec["messages"][-1] = {"role": "assistant", "content": letter}
     rng.shuffle(written)
     out.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in written), encoding="utf-8")
     summary = {"records": len(written), "domain_format": len(chosen), "likelihood_format": len(written) - len(chosen),
                "bank_items": len(pool), "bank_items_excluded": excluded, "prompt_mismatches": mismatch, "shots_per_record": dict(shots_n),
-               "settings": {"records": a.records, "n": a.n, "domain_share": a.domain_share, "seed": a.seed},
+               "settings": {"records": a.records, "n": a.n, "domain_share": a.domain_share, "seed": a.seed,
+                            "target": a.target},
                "provenance": provenance()}
     out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     print(json.dumps({k: summary[k] for k in ("records", "domain_format", "bank_items_excluded", "prompt_mismatches",
@@ -277,6 +284,8 @@ def main() -> None:
     ap.add_argument("step", choices=["data", "domain-data", "speed", "hf-copy", "report"])
     ap.add_argument("--records", help="domain-data: a likelihood-format training file (the data step's output)")
     ap.add_argument("--domain-share", type=float, default=0.5, help="domain-data: share rewritten to the domain prompt")
+    ap.add_argument("--target", choices=("text", "letter"), default="text",
+                    help="domain-data: the assistant turn — letter and option text (text), or the letter alone")
     ap.add_argument("--curated", help="data: output of `medsage data curate-exams`")
     common_flags(ap, "out", "seed", "threads")
     ap.add_argument("--data", help="speed: the training file")
