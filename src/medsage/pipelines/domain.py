@@ -254,7 +254,6 @@ class DomainPipeline(Pipeline):
             return state
         return carry(state)  # chat questions: the input's red flags and findings, as `medsage safety check`
 
-
     async def letter_prior(self, sample: Sample, state: CaseState) -> tuple[list[float] | None, int]:
         """The letter prior for items of ``sample``'s language and option count, and its item count.
 
