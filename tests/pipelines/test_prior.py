@@ -65,3 +65,9 @@ def test_one_view_divided_by_the_prior_cancels_the_letter_bias() -> None:
 def test_prior_without_a_bank_is_a_spec_error(built_kb: Path) -> None:
     with pytest.raises(SpecError, match="prior"):
         get_pipeline("domain", BiasedReader("x"), {"kb": str(built_kb), "prior": 5})
+
+
+@pytest.mark.parametrize("key", ["prior", "shots", "permute"])
+def test_a_non_number_option_is_a_spec_error(key: str) -> None:
+    with pytest.raises(SpecError, match=f"{key}='abc'"):
+        get_pipeline("domain", BiasedReader("x"), {"bank": [MCMLE], key: "abc"})

@@ -6,8 +6,8 @@ by e5, miss. This embedder learns where. A seeded sample of :data:`SAMPLE` chunk
 embedded by e5 itself, and a linear map from the chunks' static vectors to their e5
 vectors is fitted by ridge regression on centred vectors, and every chunk's static vector
 is mapped and L2-normalised — the sampled chunks too: mixing their exact e5 vectors with
-mapped ones skews cosines between the two kinds (measured: natural-English dense recall@5
-0.94 with all mapped, 0.88 mixed; benchmarks/kb/README.md §6).
+mapped ones skews cosines between the two kinds and lowered natural-English recall
+(benchmarks/kb/README.md §6).
 
 Queries are embedded by e5 as in an e5 KB. The documents live in e5's space, so
 cross-lingual search and the rag coverage gate work as with e5. This is the idea of

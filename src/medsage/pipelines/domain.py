@@ -112,15 +112,15 @@ class DomainPipeline(Pipeline):
         kb = option(self.options, "kb", "MEDSAGE_KB")
         if not banks and not kb:
             raise SpecError("the domain pipeline needs -P kb=DIR and/or -P bank=FILE")
-        self.shots = int(self.options.get("shots", DEFAULTS["shots"]))
-        self.evidence_k = int(self.options.get("evidence_k", 3))
-        self.evidence_chars = int(self.options.get("evidence_chars", 240))
+        self.shots = self._int("shots", DEFAULTS["shots"])
+        self.evidence_k = self._int("evidence_k", 3)
+        self.evidence_chars = self._int("evidence_chars", 240)
         permute = self.options.get("permute", DEFAULTS["permute"])
-        self.permute = len(LETTERS) if str(permute) == "all" else int(permute)
+        self.permute = len(LETTERS) if str(permute) == "all" else self._int("permute", permute)
         self.use_evidence = _flag(self.options.get("evidence", DEFAULTS["evidence"]))
-        self.shot_chars = int(self.options.get("shot_chars", 160))
+        self.shot_chars = self._int("shot_chars", 160)
         self.early_stop = _stop_rule(self.options.get("early_stop", DEFAULTS["early_stop"]))
-        self.prior_k = int(self.options.get("prior", DEFAULTS["prior"]))
+        self.prior_k = self._int("prior", DEFAULTS["prior"])
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
                 and 1 <= self.permute <= len(LETTERS) and 0 <= self.prior_k <= 200):
             raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10, "
@@ -139,10 +139,18 @@ class DomainPipeline(Pipeline):
             log.warning("domain: knowledge base %s given but evidence is off (the default chosen on the "
                         "development set, where it did not lift); -P evidence=on uses it", kb)
         inner = getattr(model, "model", model)
-        self._slots = asyncio.Semaphore(int(self.options.get("slots", getattr(inner, "parallel", 1))))
+        self._slots = asyncio.Semaphore(self._int("slots", getattr(inner, "parallel", 1)))
         self._priors: dict[tuple[str, int], tuple[list[float] | None, int]] = {}
         self._prior_lock = asyncio.Lock()
         self.supports_logprobs = model.supports_logprobs
+
+    def _int(self, key: str, default: Any) -> int:
+        """The whole-number option ``key``; a value that is not one is a :class:`SpecError`."""
+        value = self.options.get(key, default)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SpecError(f"domain option {key}={value!r}: expected a whole number") from None
 
     # -- context -------------------------------------------------------------------------
 
