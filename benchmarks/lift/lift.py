@@ -110,7 +110,8 @@ def bench_command(ds: dict[str, Any], arm: dict[str, Any], a: argparse.Namespace
             for bank in ds.get("banks", []):
                 path = rest_bank(ds, a, out.parent) if bank == REST else root / bank
                 cmd += ["-P", f"bank={path}"]
-        cmd += [x for k, v in popts.items() for x in ("-P", f"{k}={v}")]
+        # "@model" stands for the run's own --model spec (e.g. the base model of an adapter ensemble)
+        cmd += [x for k, v in popts.items() for x in ("-P", f"{k}={a.model if v == '@model' else v}")]
     return cmd
 
 

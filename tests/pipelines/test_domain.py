@@ -265,3 +265,84 @@ def test_agree_stop_ends_after_two_views_only_when_they_agree_on_content() -> No
 def test_unknown_early_stop_rule_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="early_stop"):
         get_pipeline("domain", BiasedReader("x"), {"bank": [MCMLE], "early_stop": "sometimes"})
+
+
+class MockSpecReader(BiasedReader):
+    """A ``BiasedReader`` built from a spec by the provider registry; records its options."""
+
+    built: list[MockSpecReader] = []
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(str(spec.options.get("right", "HCV")))
+        self.spec = spec
+        self.name = str(spec)
+        MockSpecReader.built.append(self)
+
+
+def test_ensemble_averages_every_models_views_and_drops_the_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from medsage.registry import providers
+
+    MockSpecReader.built.clear()
+    monkeypatch.setitem(providers._loaded, "ensembletest", MockSpecReader)
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    main = SureReader("HAV")  # sure of a wrong option
+    main.spec = ModelSpec("test", "sure", {"lora": "a.gguf", "threads": 2})
+    pipe = get_pipeline("domain", main, {"bank": [MCMLE], "shots": 1, "early_stop": "off",
+                                         "ensemble": "ensembletest/base"})
+    (member,) = MockSpecReader.built
+    assert member.spec.options == {"threads": 2}  # the adapter is not passed on
+    done = asyncio.run(pipe.run(state))
+    out = done.output
+    assert done.trace[-1]["ensemble"] == [main.name, "ensembletest/base"]
+    assert out is not None and out.extras["calls"] == 10 and len(main.calls) == len(member.calls) == 5
+    # each model's views count equally: SureReader puts 1.0 on HAV in all 5 views, the biased
+    # member spreads its mass, so HAV's average is above 0.5 and wins
+    assert out.text == "B"
+    probs = {k: math.exp(v) for k, v in (out.top_logprobs or {}).items()}
+    solo = average_option_probs(sample, [(rotate(sample, r) if r else sample, asyncio.run(
+        member.generate(pipe._messages(state, rotate(sample, r) if r else sample, pipe.context_block(
+            sample, pipe.examples(sample)[0], []), False), LIKELIHOOD))) for r in range(5)])
+    assert math.isclose(probs["C"], solo["C"] / 2, rel_tol=1e-6)  # HCV gets only the member's half
+
+
+def test_ensemble_stop_is_exact_over_all_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from medsage.registry import providers
+
+    monkeypatch.setitem(providers._loaded, "ensembletest", MockSpecReader)
+    sample = _question()
+    state = CaseState(sample, tuple(exam_messages(sample, "likelihood")), LIKELIHOOD)
+    answers = {}
+    for flag in ("on", "off"):
+        pipe = get_pipeline("domain", BiasedReader("HCV"), {"bank": [MCMLE], "shots": 1, "early_stop": flag,
+                                                           "ensemble": "ensembletest/base"})
+        out = asyncio.run(pipe.run(state)).output
+        assert out is not None
+        answers[flag] = (out.text, out.extras["calls"])
+    assert answers["on"][0] == answers["off"][0] == "C"
+    assert answers["off"][1] == 10 and answers["on"][1] < 10
+
+
+@pytest.mark.parametrize(("opts", "words"), [
+    ({"ensemble": "not a spec"}, "malformed model spec"),
+    ({"ensemble": "mock/echo", "prior": 5}, "cannot be combined"),
+])
+def test_bad_ensemble_options_are_spec_errors(opts: dict[str, object], words: str) -> None:
+    with pytest.raises(SpecError, match=words):
+        get_pipeline("domain", BiasedReader("HCV"), {"bank": [MCMLE], **opts})
+
+
+class TextOnly(MockSpecReader):
+    supports_logprobs = False
+
+
+def test_an_ensemble_member_without_log_probabilities_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medsage.registry import providers
+
+    monkeypatch.setitem(providers._loaded, "textonly", TextOnly)
+    with pytest.raises(SpecError, match="log-probabilities"):
+        get_pipeline("domain", BiasedReader("HCV"), {"bank": [MCMLE], "ensemble": "textonly/x"})

@@ -28,6 +28,11 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
   the answer letters is estimated once on ``K`` bank items asked in every rotation
   (:mod:`medsage.pipelines.prior`), and every view's letter probabilities are divided by it,
   so fewer rotations (``permute``) are needed per item.
+* **Model ensemble** (``ensemble=SPEC[,SPEC]``): every rotation is also asked of each SPEC model
+  (given the pipeline model's ``-M`` options minus its adapter) and the option probabilities
+  are averaged over all views, each model weighing equally — e.g. a LoRA-adapted model with
+  the model it was trained from, the output-space ensemble of WiSE-FT (Wortsman et al.,
+  "Robust fine-tuning of zero-shot models", CVPR 2022). Likelihood mode only.
 
 In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
 ``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
@@ -47,10 +52,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from medsage.cache import CachedModel
 from medsage.errors import DataError, SpecError
 from medsage.kb.search import KnowledgeBase, clean_query
 from medsage.kb.text import tokenize
-from medsage.models.base import Model, option
+from medsage.models.base import Model, get_model, option, parse_spec
 from medsage.pipeline import Pipeline
 from medsage.pipelines.bank import QuestionBank, Shot
 from medsage.pipelines.citations import split_sentences
@@ -69,6 +75,7 @@ LABELS = {
            "examples": "Solved questions from a question bank that resemble this one:",
            "example": "Example", "answer": "Answer"},
 }
+ADAPTER_OPTIONS = ("lora", "lora_scale", "adapter")  # not passed on to ensemble members
 FLOOR = -30.0  # log-probability given to a letter missing from the top-k alternatives
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
 DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact", "prior": 0}
@@ -97,6 +104,7 @@ class DomainPipeline(Pipeline):
             ``early_stop`` (``exact`` or ``on``: skip rotations that cannot change the answer;
             ``agree``: also stop once two or more views agree; ``off``), ``prior`` (bank
             items the letter prior is estimated on, 0 = off),
+            ``ensemble`` (other model specs whose views are averaged in, likelihood mode),
             ``slots`` (items answered at once).
 
     Raises:
@@ -127,6 +135,11 @@ class DomainPipeline(Pipeline):
                             "prior 0-200")
         if self.prior_k and not banks:
             raise SpecError("the domain option prior=K estimates the letter prior on bank items: give -P bank=FILE")
+        ensemble = _list(self.options.get("ensemble"))
+        if ensemble and self.prior_k:
+            raise SpecError("the domain options ensemble and prior cannot be combined: the prior is the "
+                            "pipeline model's alone")
+        self.members = [self._member(spec) for spec in ensemble]
         self.bank = QuestionBank(banks) if banks and (self.shots or self.prior_k) else None
         self.kb = KnowledgeBase(str(kb)) if kb and self.evidence_chars and self.use_evidence else None
         if kb and self.kb is None:
@@ -151,6 +164,16 @@ class DomainPipeline(Pipeline):
             return int(value)
         except (TypeError, ValueError):
             raise SpecError(f"domain option {key}={value!r}: expected a whole number") from None
+
+    def _member(self, spec: str) -> Model:
+        """The ensemble model ``spec``, with this model's options minus its adapter, cached alike."""
+        opts = {k: v for k, v in self.model.spec.options.items() if k not in ADAPTER_OPTIONS}
+        member = get_model(parse_spec(spec, opts))
+        if not member.supports_logprobs:
+            raise SpecError(f"domain option ensemble={spec}: that model does not expose log-probabilities")
+        if isinstance(self.model, CachedModel) and self.model.cache is not None:
+            member = CachedModel(member, self.model.cache)
+        return member
 
     # -- context -------------------------------------------------------------------------
 
@@ -230,14 +253,18 @@ class DomainPipeline(Pipeline):
                  "evidence": [t for t, _ in evidence], "permute": self.permute}
         likelihood = bool(state.config.top_logprobs) and self.supports_logprobs and bool(sample.choices)
         rotations = min(self.permute, len(sample.choices)) if likelihood else 1
+        models = [self.model, *self.members] if likelihood else [self.model]
+        if len(models) > 1:
+            trace["ensemble"] = [m.name for m in models]
         prior, prior_used = (await self.letter_prior(sample, state)) if likelihood and self.prior_k else (None, 0)
         outputs: list[tuple[Sample, ModelOutput]] = []
+        views = [(r, m) for r in range(rotations) for m in models]
         async with self._slots:
-            for r in range(rotations):
+            for done, (r, model) in enumerate(views, 1):
                 view = rotate(sample, r) if r else sample
                 msgs = self._messages(state, view, block, bool(evidence))
-                outputs.append((view, await self.model.generate(msgs, state.config)))
-                if self.early_stop and decided(sample, outputs, rotations - r - 1, self.early_stop, prior):
+                outputs.append((view, await model.generate(msgs, state.config)))
+                if self.early_stop and decided(sample, outputs, len(views) - done, self.early_stop, prior):
                     break
         usage = sum((o.usage for _, o in outputs), Usage())
         first = outputs[0][1]
@@ -261,6 +288,12 @@ class DomainPipeline(Pipeline):
         if sample.choices:  # exam items: scoring path unchanged
             return state
         return carry(state)  # chat questions: the input's red flags and findings, as `medsage safety check`
+
+    async def aclose(self) -> None:
+        """Close the pipeline model and every ensemble member."""
+        await self.model.aclose()
+        for member in self.members:
+            await member.aclose()
 
     async def letter_prior(self, sample: Sample, state: CaseState) -> tuple[list[float] | None, int]:
         """The letter prior for items of ``sample``'s language and option count, and its item count.
