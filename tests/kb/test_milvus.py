@@ -163,6 +163,67 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, milvus_kb: str) -> None:
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (uri, r.output)
 
 
+@pytest.mark.parametrize("version", ["v2.3.5", "v2.3.5-lite", "2.4.9"])
+def test_a_server_too_old_is_one_clear_error_and_leaves_nothing(tmp_path: Path, version: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Milvus without sparse vectors and BM25 (before 2.5): one line, exit 2, no collection written."""
+    import pymilvus
+
+    uri = str(tmp_path / "old.db") + "#t1"
+    runner = CliRunner()
+    with monkeypatch.context() as mp:
+        mp.setattr(pymilvus.MilvusClient, "get_server_version", lambda self, **kw: version)
+        for args in (["build", "--out", uri, "--no-dense", f"docs:{FIXTURES / 'docs'}"],
+                     ["search", "--kb", uri, "fever"], ["stats", "--kb", uri]):
+            r = runner.invoke(cli, ["kb", *args])
+            assert r.exit_code == 2, (args, r.output)
+            assert r.output.strip() == (f"medsage: error: Milvus server {version} at {uri.split('#')[0]} is too "
+                                        "old: medsage needs Milvus ≥ 2.5 (sparse vectors, BM25 function)"), r.output
+    client = pymilvus.MilvusClient(uri=uri.split("#")[0])
+    try:
+        assert client.list_collections() == []
+    finally:
+        client.close()
+
+
+def test_server_versions_that_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Milvus from 2.5, Milvus Lite's own numbering and unnumbered services pass; a failed call does not."""
+    from medsage.kb.milvus import check_server
+
+    class Client:
+        def __init__(self, version: str) -> None:
+            self.version = version
+
+        def get_server_version(self) -> str:
+            if not self.version:
+                raise ConnectionError("gone")
+            return self.version
+
+    for ok in ("v2.5.0", "2.6.1", "v3.0.0-beta", "milvus_lite-3.2.2", "Zilliz Cloud"):
+        check_server(Client(ok), "http://h:19530")
+    with pytest.raises(DataError, match="cannot reach Milvus at http://h:19530: gone"):
+        check_server(Client(""), "http://h:19530")
+
+
+def test_a_refused_index_drops_the_new_collection(tmp_path: Path) -> None:
+    """A server that creates the collection and then refuses an index leaves no half-built one."""
+    from pymilvus.exceptions import MilvusException
+
+    from medsage.kb.milvus import connect, create_collection
+
+    client, _ = connect(str(tmp_path / "refuse.db"), must_exist=False)
+    try:
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise MilvusException(message="create index on 104 field is not supported")
+
+        client.create_index = refuse
+        with pytest.raises(DataError, match="cannot create collection t_g000001: create index on 104"):
+            create_collection(client, "t_g000001", None)
+        assert not client.has_collection("t_g000001")
+    finally:
+        client.close()
+
+
 def test_half_built_and_wrong_dimension(tmp_path: Path) -> None:
     from medsage.kb.milvus import connect, create_collection, write_meta
     from medsage.kb.milvus_build import FORMAT

@@ -26,9 +26,11 @@ recall@10 was 1.0 and @50 0.999.)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -53,6 +55,7 @@ _LIMITS = {"chunk_id": 512, "doc_id": 1024, "title": 2048, "section": 2048, "tex
 # a stale view there means reused primary keys, duplicate chunks or a "half-written" error.
 CONSISTENCY = "Strong"
 EF_SEARCH = 256  # the least HNSW search breadth (ef); a search for more rows uses twice their number
+MIN_SERVER = (2, 5)  # the first Milvus with sparse vectors and the BM25 function
 log = logging.getLogger(__name__)
 
 
@@ -68,7 +71,8 @@ def connect(uri: str, *, must_exist: bool = True) -> tuple[Any, str]:
     """A ``MilvusClient`` for ``uri`` and the collection (alias) name.
 
     Raises:
-        DataError: when the server cannot be reached or the Lite file does not exist.
+        DataError: when the server cannot be reached, is older than :data:`MIN_SERVER`,
+            or the Lite file does not exist.
     """
     pm = _pymilvus()
     conn, name = split_milvus_uri(uri)
@@ -82,6 +86,10 @@ def connect(uri: str, *, must_exist: bool = True) -> tuple[Any, str]:
         # Milvus Lite serves gRPC from this process and logs every call pymilvus makes that it
         # does not implement (AllocTimestamp, which pymilvus then does without) with a traceback
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    if not log.isEnabledFor(logging.DEBUG):
+        # pymilvus logs every failed call with a traceback before raising it (a missing alias
+        # included); medsage reports each failure itself, in one line
+        logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     lite_log = logging.getLogger("milvus_lite")
     level = lite_log.level
     lite_log.setLevel(logging.CRITICAL)  # its start-up failure is reported below, in one line
@@ -98,7 +106,37 @@ def connect(uri: str, *, must_exist: bool = True) -> tuple[Any, str]:
                         else f"cannot reach Milvus at {conn}: {_short(exc)}") from exc
     finally:
         lite_log.setLevel(level)
+    try:
+        check_server(client, conn)
+    except DataError:
+        client.close()
+        raise
     return client, name
+
+
+def check_server(client: Any, conn: str) -> None:
+    """Check that the Milvus behind ``client`` can hold a medsage knowledge base.
+
+    Only a plain ``[v]MAJOR.MINOR…`` version is compared with :data:`MIN_SERVER`: Milvus Lite
+    reports ``milvus_lite-X.Y.Z`` (the ``milvus`` extra requires one with BM25) and a managed
+    service may report its own name.
+
+    Args:
+        client: A connected ``MilvusClient``.
+        conn: The file or server it is connected to, for the message.
+
+    Raises:
+        DataError: The server is older than :data:`MIN_SERVER`, or the version call fails.
+    """
+    try:
+        version = str(client.get_server_version())
+    except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for "unreachable"
+        raise DataError(f"cannot reach Milvus at {conn}: {_short(exc)}") from exc
+    found = re.match(r"v?(\d+)\.(\d+)", version.strip())
+    if found and (int(found[1]), int(found[2])) < MIN_SERVER:
+        need = ".".join(map(str, MIN_SERVER))
+        raise DataError(f"Milvus server {version} at {conn} is too old: medsage needs Milvus ≥ {need} "
+                        "(sparse vectors, BM25 function)")
 
 
 def _short(exc: BaseException) -> str:
@@ -345,6 +383,9 @@ def create_collection(client: Any, name: str, dense_dim: int | None, exact: bool
     """Create an empty chunk collection with BM25 (and dense, when ``dense_dim``) indexes.
 
     ``exact``: a FLAT dense index (every search exact) instead of HNSW.
+
+    Raises:
+        DataError: Milvus refused the schema or an index (the collection is dropped again).
     """
     pm = _pymilvus()
     schema = client.create_schema(auto_id=False)
@@ -364,7 +405,13 @@ def create_collection(client: Any, name: str, dense_dim: int | None, exact: bool
             index.add_index("dense", index_type="FLAT", metric_type="IP")
         else:
             index.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 128})
-    client.create_collection(name, schema=schema, index_params=index, consistency_level=CONSISTENCY)
+    try:
+        client.create_collection(name, schema=schema, index_params=index, consistency_level=CONSISTENCY)
+    except Exception as exc:  # noqa: BLE001 - a server may create the collection, then refuse an index
+        with contextlib.suppress(Exception):
+            if client.has_collection(name):
+                client.drop_collection(name)
+        raise DataError(f"Milvus: cannot create collection {name}: {_short(exc)}") from exc
 
 
 def rows_of(chunks: Sequence[Chunk], start_pk: int, vectors: np.ndarray | None) -> list[dict[str, Any]]:
