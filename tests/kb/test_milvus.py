@@ -224,6 +224,34 @@ def test_a_refused_index_drops_the_new_collection(tmp_path: Path) -> None:
         client.close()
 
 
+def test_a_rebuild_that_cannot_go_live_keeps_the_previous_one(tmp_path: Path, kb_sources: list[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alias moves last: if that fails, the new collection is dropped and the old KB still answers."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    uri = str(tmp_path / "live.db")
+    build(uri, [kb_sources[0]])
+    before = KnowledgeBase(uri).stats()["chunks"]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise MilvusException(message="alias is being altered by another client")
+
+    monkeypatch.setattr(MilvusClient, "alter_alias", refuse)
+    with pytest.raises(DataError, match="could not be made live .*alias is being altered.*unchanged"):
+        build(uri, kb_sources)
+    monkeypatch.undo()
+    kb = KnowledgeBase(uri)
+    assert kb.stats()["chunks"] == before and {h.chunk.source for h in kb.search("fever", k=20)} == {"medquad"}
+    from medsage.kb.milvus import connect
+
+    client, _ = connect(uri)
+    try:
+        assert sorted(n for n in client.list_collections() if not n.endswith("_meta")) == ["medsage_g000001"]
+    finally:
+        client.close()
+
+
 def test_half_built_and_wrong_dimension(tmp_path: Path) -> None:
     from medsage.kb.milvus import connect, create_collection, write_meta
     from medsage.kb.milvus_build import FORMAT

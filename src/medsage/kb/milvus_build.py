@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ from medsage.kb.milvus import (
     write_meta,
 )
 from medsage.kb.types import BuildReport, Chunk
+
+log = logging.getLogger(__name__)
 
 Progress = Any
 
@@ -110,16 +113,25 @@ def build(uri: str, sources: list[str], *, dense: bool = True, dense_chars: int 
             "dense_index": ("FLAT" if exact else "HNSW") if dense else None,
             "sources": sorted(set(sources)), "languages": sorted({c.language for c in chunks}),
             "median_rows": _median_rows(chunks, 0)}
-    write_meta(client, collection, meta)
-    aliases = client.list_aliases(collection_name=old[-1]).get("aliases", []) if old else []
-    if name in aliases:
-        client.alter_alias(collection_name=collection, alias=name)
-    else:
-        client.create_alias(collection_name=collection, alias=name)
+    try:
+        write_meta(client, collection, meta)
+        aliases = client.list_aliases(collection_name=old[-1]).get("aliases", []) if old else []
+        if name in aliases:
+            client.alter_alias(collection_name=collection, alias=name)
+        else:
+            client.create_alias(collection_name=collection, alias=name)
+    except Exception as exc:  # noqa: BLE001 - the alias still names the previous build, if any
+        with contextlib.suppress(Exception):
+            client.drop_collection(collection)
+        raise DataError(f"Milvus: the new build of {name} could not be made live ({_short(exc)}); "
+                        "the previous knowledge base, if any, is unchanged") from exc
     for stale in old:
-        client.drop_collection(stale)
-        if client.has_collection(f"{stale}_meta"):
-            client.drop_collection(f"{stale}_meta")
+        try:
+            client.drop_collection(stale)
+            if client.has_collection(f"{stale}_meta"):
+                client.drop_collection(f"{stale}_meta")
+        except Exception as exc:  # noqa: BLE001 - the next build drops it again
+            log.warning("Milvus: could not drop the old build %s (%s); the next build retries", stale, _short(exc))
     report.seconds["milvus"] = round(time.perf_counter() - t1, 3)
     report.added = report.chunks = len(chunks)
     report.seconds["total"] = round(time.perf_counter() - t0, 3)
