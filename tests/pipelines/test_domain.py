@@ -346,3 +346,13 @@ def test_an_ensemble_member_without_log_probabilities_is_refused(monkeypatch: py
     monkeypatch.setitem(providers._loaded, "textonly", TextOnly)
     with pytest.raises(SpecError, match="log-probabilities"):
         get_pipeline("domain", BiasedReader("HCV"), {"bank": [MCMLE], "ensemble": "textonly/x"})
+
+
+def test_a_bad_bank_is_reported_before_any_ensemble_model_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medsage.registry import providers
+
+    MockSpecReader.built.clear()
+    monkeypatch.setitem(providers._loaded, "ensembletest", MockSpecReader)
+    with pytest.raises(DataError):
+        get_pipeline("domain", BiasedReader("HCV"), {"bank": ["/no/such/bank.jsonl"], "ensemble": "ensembletest/base"})
+    assert MockSpecReader.built == []

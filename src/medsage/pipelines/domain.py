@@ -139,7 +139,6 @@ class DomainPipeline(Pipeline):
         if ensemble and self.prior_k:
             raise SpecError("the domain options ensemble and prior cannot be combined: the prior is the "
                             "pipeline model's alone")
-        self.members = [self._member(spec) for spec in ensemble]
         self.bank = QuestionBank(banks) if banks and (self.shots or self.prior_k) else None
         self.kb = KnowledgeBase(str(kb)) if kb and self.evidence_chars and self.use_evidence else None
         if kb and self.kb is None:
@@ -148,6 +147,7 @@ class DomainPipeline(Pipeline):
                 raise DataError(f"knowledge base {kb}: no such folder or file")
             if where.is_dir() and not any(where.iterdir()):
                 raise DataError(f"knowledge base {kb}: the folder is empty")
+        self.members = [self._member(spec) for spec in ensemble]  # loaded once the data is known good
         if kb and self.kb is None:
             log.warning("domain: knowledge base %s given but evidence is off (the default chosen on the "
                         "development set, where it did not lift); -P evidence=on uses it", kb)
