@@ -162,6 +162,7 @@ class CachedModel(Model):
         self.cache = cache
         self.name = model.name
         self.supports_logprobs = model.supports_logprobs
+        self.supports_prefill = model.supports_prefill
         self.hits = 0
         self.misses = 0
 

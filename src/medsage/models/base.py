@@ -86,6 +86,7 @@ class Model(ABC):
     """
 
     supports_logprobs: bool = False
+    supports_prefill: bool = False  # continues a final assistant message instead of starting a new one
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

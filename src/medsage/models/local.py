@@ -76,6 +76,7 @@ class LocalModel(Model):
     """A GGUF model run in-process by llama.cpp (through xllamacpp)."""
 
     supports_logprobs = True
+    supports_prefill = True  # llama.cpp's server continues a final assistant message
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
@@ -113,6 +114,7 @@ class LocalModel(Model):
         params.cache_ram_mib = int(option(opts, "cache_ram_mib", default=0))
         if self._lora_key is not None:  # applied to every request at this scale
             params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(self.lora), self._lora_key["scale"])]
+        params.prefill_assistant = True  # a final assistant message is continued (domain's score=cloze)
         params.warmup = False
         params.verbosity = -1
         try:

@@ -33,6 +33,10 @@ Each part is a ``-P`` switch, measured alone and together in ``benchmarks/lift/`
   are averaged over all views, each model weighing equally — e.g. a LoRA-adapted model with
   the model it was trained from, the output-space ensemble of WiSE-FT (Wortsman et al.,
   "Robust fine-tuning of zero-shot models", CVPR 2022). Likelihood mode only.
+* **Option-text scoring** (``score=cloze``; ``cloze_pieces``): in likelihood mode each option's
+  text is scored as the continuation of "答案:" after the question, the options not listed,
+  by length-normalised log-likelihood (:mod:`medsage.pipelines.cloze`) — no letters, so no
+  rotations. Needs a model that continues a prefilled assistant message (``local/``).
 
 In ``--mode likelihood`` the pipeline returns the averaged letter log-probabilities as
 ``top_logprobs`` (scored like a bare model's); in generate/cot it makes one call with
@@ -60,6 +64,7 @@ from medsage.models.base import Model, get_model, option, parse_spec
 from medsage.pipeline import Pipeline
 from medsage.pipelines.bank import QuestionBank, Shot
 from medsage.pipelines.citations import split_sentences
+from medsage.pipelines.cloze import CLOZE_PROMPTS, TextScore, option_logprobs, score_text
 from medsage.pipelines.evidence import RULES, defuse
 from medsage.pipelines.prior import debias, estimate, prior_items
 from medsage.safety.carry import carry
@@ -78,7 +83,8 @@ LABELS = {
 ADAPTER_OPTIONS = ("lora", "lora_scale", "adapter")  # not passed on to ensemble members
 FLOOR = -30.0  # log-probability given to a letter missing from the top-k alternatives
 # The default combination, chosen on MedQA-MCMLE dev items only (benchmarks/lift/README.md).
-DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact", "prior": 0}
+DEFAULTS: dict[str, Any] = {"shots": 3, "permute": "all", "evidence": False, "early_stop": "exact", "prior": 0,
+                            "score": "letter"}
 
 
 def _flag(value: Any) -> bool:
@@ -129,6 +135,13 @@ class DomainPipeline(Pipeline):
         self.shot_chars = self._int("shot_chars", 160)
         self.early_stop = _stop_rule(self.options.get("early_stop", DEFAULTS["early_stop"]))
         self.prior_k = self._int("prior", DEFAULTS["prior"])
+        self.score = str(self.options.get("score", DEFAULTS["score"])).strip().lower()
+        self.cloze_pieces = self._int("cloze_pieces", 24)
+        if self.score not in ("letter", "cloze"):
+            raise SpecError(f"domain option score={self.score!r}: use letter or cloze")
+        if self.score == "cloze" and not getattr(model, "supports_prefill", False):
+            raise SpecError(f"domain option score=cloze scores option texts after a prefilled answer; "
+                            f"{model.name} cannot continue an assistant message (use a local/ model)")
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
                 and 1 <= self.permute <= len(LETTERS) and 0 <= self.prior_k <= 200):
             raise SpecError("domain options: shots 0-10, evidence_k 1-20, evidence_chars 0-4000, permute 1-10, "
@@ -136,6 +149,8 @@ class DomainPipeline(Pipeline):
         if self.prior_k and not banks:
             raise SpecError("the domain option prior=K estimates the letter prior on bank items: give -P bank=FILE")
         ensemble = _list(self.options.get("ensemble"))
+        if self.score == "cloze" and (ensemble or self.prior_k):
+            raise SpecError("the domain option score=cloze cannot be combined with ensemble or prior")
         if ensemble and self.prior_k:
             raise SpecError("the domain options ensemble and prior cannot be combined: the prior is the "
                             "pipeline model's alone")
@@ -252,6 +267,8 @@ class DomainPipeline(Pipeline):
         trace = {"stage": "domain", "shots": [s.sample.id for s in shots], "bank_excluded": excluded,
                  "evidence": [t for t, _ in evidence], "permute": self.permute}
         likelihood = bool(state.config.top_logprobs) and self.supports_logprobs and bool(sample.choices)
+        if likelihood and self.score == "cloze":
+            return await self._cloze(state, block, trace, excluded, len(shots), len(evidence), start)
         rotations = min(self.permute, len(sample.choices)) if likelihood else 1
         models = [self.model, *self.members] if likelihood else [self.model]
         if len(models) > 1:
@@ -288,6 +305,39 @@ class DomainPipeline(Pipeline):
         if sample.choices:  # exam items: scoring path unchanged
             return state
         return carry(state)  # chat questions: the input's red flags and findings, as `medsage safety check`
+
+    async def _cloze(self, state: CaseState, block: str, trace: dict[str, Any], excluded: int, shots: int,
+                     evidence: int, start: float) -> CaseState:
+        """Answer by each option text's length-normalised likelihood after "答案:" (options not shown)."""
+        sample = state.sample
+        lang = "zh" if sample.language == "zh" else "en"
+        p = PROMPTS[lang]
+        parts = [block, CLOZE_PROMPTS[lang]] if block else [CLOZE_PROMPTS[lang]]
+        context = sample.metadata.get("context")
+        if context:
+            parts.append(f"{p['context']}: {context}")
+        parts.append(f"{p['question']}: {sample.question.strip()}")
+        msgs = [m for m in state.messages if m.role == "system"] + [Message("user", "\n\n".join(parts))]
+        if evidence:
+            msgs = self._messages(CaseState(sample, tuple(msgs), state.config), sample, "", True)
+        lead = f"{LABELS[lang]['answer']}:"
+        async with self._slots:
+            first = await self.model.generate([*msgs, Message("assistant", lead)], state.config)
+            scores: dict[str, TextScore] = {}
+            for letter, text in sample.choices.items():
+                scores[letter] = await score_text(self.model, msgs, lead, " " + " ".join(text.split()),
+                                                  state.config, first, self.cloze_pieces)
+        error = first.error or next((s.error for s in scores.values() if s.error), None)
+        calls = 1 + sum(s.calls for s in scores.values())
+        usage = first.usage  # later calls repeat the cached prompt: counted as calls, not new tokens
+        extras: dict[str, Any] = {"bank_excluded": excluded, "shots": shots, "evidence_sentences": evidence,
+                                  "calls": calls, "cloze_misses": sum(s.misses for s in scores.values()),
+                                  "cloze_per_byte": {k: round(s.per_byte, 4) for k, s in scores.items()}}
+        top = option_logprobs(scores) if error is None else {}
+        best = max(top, key=lambda k: top[k]) if top else ""
+        out = ModelOutput(text=best, model=self.name, usage=usage, top_logprobs=top or None, extras=extras,
+                          error=error, latency_s=time.perf_counter() - start)
+        return state.evolve(output=out, trace=state.trace + ({**trace, "score": "cloze"},))
 
     async def aclose(self) -> None:
         """Close the pipeline model and every ensemble member."""
