@@ -278,10 +278,24 @@ def report(a: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def gate(a: argparse.Namespace) -> None:
+    """Right answers of ``--arm`` on the 206-item choice set in ``--runs``: the 80 ``mcmle_dev``
+    items plus the 2017–2019 items among the first 160 of the lift plan's ``cnmleqa`` selection."""
+    runs = Path(a.runs)
+    dev = list(_rows(runs / f"mcmle_dev__{a.arm}" / "samples.jsonl").values())
+    cn = [r for r in _rows(runs / f"cnmleqa__{a.arm}" / "samples.jsonl").values()
+          if int((r.get("metadata") or {}).get("year", 0)) in (2017, 2018, 2019)]
+    if len(dev) != 80 or len(cn) != 126:
+        raise SystemExit(f"gate: expected 80 + 126 items, found {len(dev)} + {len(cn)} (run both parts first)")
+    right = [sum(bool(r.get("correct")) for r in rs) for rs in (dev, cn)]
+    print(json.dumps({"runs": str(runs), "arm": a.arm, "mcmle_dev": f"{right[0]}/80", "cnmleqa_2017_2019":
+                      f"{right[1]}/126", "choice_set": f"{sum(right)}/206", "accuracy": round(sum(right) / 206, 4)}))
+
+
 def main() -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["data", "domain-data", "speed", "hf-copy", "report"])
+    ap.add_argument("step", choices=["data", "domain-data", "speed", "hf-copy", "report", "gate"])
     ap.add_argument("--records", help="domain-data: a likelihood-format training file (the data step's output)")
     ap.add_argument("--domain-share", type=float, default=0.5, help="domain-data: share rewritten to the domain prompt")
     ap.add_argument("--target", choices=("text", "letter"), default="text",
@@ -303,7 +317,13 @@ def main() -> None:
     ap.add_argument("--all-licences", dest="shippable_only", action="store_false",
                     help="also records whose licence does not allow publishing (default: only MIT/Apache/"
                          "CC BY sources, so the adapter can be published)")
+    ap.add_argument("--runs", help="gate: the runs folder of the choice-set arms")
+    ap.add_argument("--arm", default="domain", help="gate: the arm to count")
     a = ap.parse_args()
+    if a.step == "gate":
+        if not a.runs:
+            ap.error("gate needs --runs")
+        return gate(a)
     if not a.out:
         ap.error("--out is required")
     {"data": build, "domain-data": domain_data, "speed": speed, "hf-copy": hf_copy, "report": report}[a.step](a)
