@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medsage.errors import MedsageError
 from medsage.models.base import Model
 from medsage.types import GenerateConfig, Message, ModelOutput, Usage
 
@@ -24,6 +26,9 @@ def default_cache_dir() -> Path:
     """``$MEDSAGE_CACHE_DIR``, else ``~/.cache/medsage``."""
     env = os.environ.get("MEDSAGE_CACHE_DIR")
     return Path(env) if env else Path.home() / ".cache" / "medsage"
+
+
+log = logging.getLogger(__name__)
 
 
 def cache_key(model_key: Any, messages: list[Message], config: GenerateConfig) -> str:
@@ -57,6 +62,7 @@ class ResponseCache:
         self._db.commit()
         self._pending: dict[str, str] = {}
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._failure: Exception | None = None
         self._writer = threading.Thread(target=self._write_loop, name="medsage-cache-writer", daemon=True)
         self._writer.start()
         self._closed = False
@@ -94,6 +100,9 @@ class ResponseCache:
                                 del self._pending[key]
                 if stop:
                     return
+        except sqlite3.Error as exc:  # disk full, file removed: say so once instead of losing answers quietly
+            self._failure = exc
+            log.error("response cache %s: writing failed (%s); answers are no longer saved", self.path, exc)
         finally:
             db.close()
 
@@ -125,11 +134,19 @@ class ResponseCache:
         self._queue.put((key, raw))
 
     def flush(self) -> None:
-        """Wait until every queued answer is committed."""
+        """Wait until every queued answer is committed.
+
+        Raises:
+            MedsageError: the writer thread stopped with answers still queued.
+        """
         while True:
             with self._lock:
                 if not self._pending:
                     return
+                left = len(self._pending)
+            if not self._writer.is_alive():
+                raise MedsageError(f"response cache {self.path}: the writer stopped ({self._failure}); "
+                                   f"{left} answers were not saved")
             time.sleep(0.005)
 
     def __len__(self) -> int:
