@@ -1,7 +1,8 @@
 """Option-text likelihood ("cloze") scoring of exam items, for ``-P score=cloze`` in ``domain``.
 
 Instead of the probability of an option's *letter*, each option's *text* is scored as the
-continuation of "答案: " / "Answer: " after the question, the options not listed — the cloze
+continuation of "答案: " / "Answer: " after the question, the options not listed (the prompt is
+``exam_messages(sample, "cloze")``) — the cloze
 formulation of Brown et al. ("Language Models are Few-Shot Learners", NeurIPS 2020, §2) and
 OLMES (Gu et al., "OLMES: A Standard for Language Model Evaluations", 2024, "CF"), where
 smaller models often do better than with lettered options. The log-likelihood is divided by
@@ -27,10 +28,6 @@ from dataclasses import dataclass
 from medsage.models.base import Model
 from medsage.types import GenerateConfig, Message, ModelOutput
 
-CLOZE_PROMPTS = {
-    "zh": "以下是一道医学考试题。直接写出正确答案的内容。",
-    "en": "Answer the following medical exam question with the text of the correct answer.",
-}
 MISS = -30.0  # charged to a piece when the model returned no alternatives at all
 
 

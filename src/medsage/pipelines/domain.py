@@ -64,7 +64,7 @@ from medsage.models.base import Model, get_model, option, parse_spec
 from medsage.pipeline import Pipeline
 from medsage.pipelines.bank import QuestionBank, Shot
 from medsage.pipelines.citations import split_sentences
-from medsage.pipelines.cloze import CLOZE_PROMPTS, TextScore, option_logprobs, score_text
+from medsage.pipelines.cloze import TextScore, option_logprobs, score_text
 from medsage.pipelines.evidence import RULES, defuse
 from medsage.pipelines.prior import debias, estimate, prior_items
 from medsage.safety.carry import carry
@@ -139,7 +139,7 @@ class DomainPipeline(Pipeline):
         self.cloze_pieces = self._int("cloze_pieces", 24)
         if self.score not in ("letter", "cloze"):
             raise SpecError(f"domain option score={self.score!r}: use letter or cloze")
-        if self.score == "cloze" and not getattr(model, "supports_prefill", False):
+        if self.score == "cloze" and not model.supports_prefill:
             raise SpecError(f"domain option score=cloze scores option texts after a prefilled answer; "
                             f"{model.name} cannot continue an assistant message (use a local/ model)")
         if not (0 <= self.shots <= 10 and 1 <= self.evidence_k <= 20 and 0 <= self.evidence_chars <= 4000
@@ -310,17 +310,9 @@ class DomainPipeline(Pipeline):
                      evidence: int, start: float) -> CaseState:
         """Answer by each option text's length-normalised likelihood after "答案:" (options not shown)."""
         sample = state.sample
-        lang = "zh" if sample.language == "zh" else "en"
-        p = PROMPTS[lang]
-        parts = [block, CLOZE_PROMPTS[lang]] if block else [CLOZE_PROMPTS[lang]]
-        context = sample.metadata.get("context")
-        if context:
-            parts.append(f"{p['context']}: {context}")
-        parts.append(f"{p['question']}: {sample.question.strip()}")
-        msgs = [m for m in state.messages if m.role == "system"] + [Message("user", "\n\n".join(parts))]
-        if evidence:
-            msgs = self._messages(CaseState(sample, tuple(msgs), state.config), sample, "", True)
-        lead = f"{LABELS[lang]['answer']}:"
+        cloze = CaseState(sample, tuple(exam_messages(sample, "cloze")), state.config)
+        msgs = self._messages(cloze, sample, block, bool(evidence))
+        lead = f"{LABELS['zh' if sample.language == 'zh' else 'en']['answer']}:"
         async with self._slots:
             first = await self.model.generate([*msgs, Message("assistant", lead)], state.config)
             scores: dict[str, TextScore] = {}

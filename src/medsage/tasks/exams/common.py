@@ -30,6 +30,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "cot": "Answer the following multiple-choice question. Think step by step briefly, "
         "then finish with a line of the form 'The answer is X', where X is the option letter.",
         "likelihood": "Answer the following multiple-choice question. Reply with the option letter only.",
+        "cloze": "Answer the following medical exam question with the text of the correct answer.",
         "question": "Question",
         "context": "Context",
     },
@@ -38,6 +39,7 @@ PROMPTS: dict[str, dict[str, str]] = {
         "generate": "以下是一道单项选择题，请选出唯一最佳答案，并以“答案：X”的格式作答（X为选项字母）。",
         "cot": "以下是一道单项选择题。请先简要分析，最后单独一行以“答案：X”的格式作答（X为选项字母）。",
         "likelihood": "以下是一道单项选择题。只回答选项字母。",
+        "cloze": "以下是一道医学考试题。直接写出正确答案的内容。",
         "question": "题目",
         "context": "资料",
     },
@@ -200,7 +202,11 @@ class ExamTask(Task):
 
 
 def exam_messages(sample: Sample, mode: str = "generate") -> list[Message]:
-    """System + user messages for a multiple-choice item in the item's language."""
+    """System + user messages for a multiple-choice item in the item's language.
+
+    Mode ``cloze`` (``domain``'s option-text scoring) leaves the options out: their texts are
+    scored as the answer instead.
+    """
     p = PROMPTS["zh" if sample.language == "zh" else "en"]
     instruction = p.get(mode, p["generate"])
     parts = [instruction, ""]
@@ -208,8 +214,9 @@ def exam_messages(sample: Sample, mode: str = "generate") -> list[Message]:
     if context:
         parts += [f"{p['context']}: {context}", ""]
     parts.append(f"{p['question']}: {sample.question.strip()}")
-    parts.append("")
-    parts += [f"{k}. {v}" for k, v in sample.choices.items()]
+    if mode != "cloze":
+        parts.append("")
+        parts += [f"{k}. {v}" for k, v in sample.choices.items()]
     return [Message("system", p["system"]), Message("user", "\n".join(parts))]
 
 
